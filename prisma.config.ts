@@ -1,0 +1,30 @@
+// Prisma CLI configuration: WASM schema engine over the pg driver adapter, so that
+// `prisma migrate deploy` runs without downloading the Rust engines (see docs/toolchain notes).
+import { defineConfig } from 'prisma/config';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+
+// prisma/orm#27403: the WASM schema engine cannot deserialize Postgres' `name` type (oid 19)
+// from catalog queries. Report such columns as text (oid 25), which they are byte for byte.
+const NAME_OID = 19;
+const TEXT_OID = 25;
+const originalQuery = pg.Pool.prototype.query as (...args: unknown[]) => Promise<pg.QueryResult>;
+pg.Pool.prototype.query = async function patchedQuery(this: pg.Pool, ...args: unknown[]) {
+  const result = await originalQuery.apply(this, args);
+  for (const field of result?.fields ?? []) {
+    if (field.dataTypeID === NAME_OID) field.dataTypeID = TEXT_OID;
+  }
+  return result;
+} as typeof pg.Pool.prototype.query;
+
+export default defineConfig({
+  experimental: { adapter: true },
+  engine: 'js',
+  schema: 'prisma/schema.prisma',
+  migrations: { path: 'prisma/migrations' },
+  adapter: async () => {
+    const connectionString = process.env.DATABASE_URL;
+    if (!connectionString) throw new Error('DATABASE_URL is not set: the Prisma CLI needs a database to migrate');
+    return new PrismaPg({ connectionString, max: 1 });
+  },
+});

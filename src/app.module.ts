@@ -1,0 +1,33 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AppsModule } from './apps/apps.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import type { Config } from './config/config.js';
+import { CoreModule } from './database/core.module.js';
+import { EmbedsModule } from './embeds/embeds.module.js';
+import { HealthModule } from './health/health.module.js';
+import { LicenseModule } from './license/license.module.js';
+import { ResourcesModule } from './resources/resources.module.js';
+import { SeatsModule } from './seats/seats.module.js';
+import { TenantsModule } from './tenants/tenants.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: Config): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config),
+        AuthModule,
+        TenantsModule,
+        ResourcesModule,
+        AppsModule,
+        SeatsModule,
+        LicenseModule,
+        EmbedsModule,
+        AuditModule,
+        HealthModule,
+      ],
+    };
+  }
+}

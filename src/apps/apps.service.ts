@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import { AuditService } from '../audit/audit.service.js';
+import { ApiKeysService } from '../auth/api-keys.service.js';
+import type { Principal } from '../auth/principal.js';
+import { ApiError } from '../common/api-error.js';
+import { PrismaService, type Db } from '../database/prisma.service.js';
+import { slugSchema } from '../tenants/tenant.dto.js';
+
+export const createAppSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  tenants: z.union([z.literal('*'), z.array(slugSchema).min(1, 'list at least one tenant, or "*" for all').max(10_000)], {
+    error: 'tenants is a list of tenant slugs, or "*" for all tenants',
+  }),
+});
+export type CreateAppInput = z.output<typeof createAppSchema>;
+
+@Injectable()
+export class AppsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly keys: ApiKeysService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Creates a host app scoped to some tenants (or all) and its first API key, shown once. */
+  async create(input: CreateAppInput, actor: string) {
+    const slugs = input.tenants === '*' ? [] : [...new Set(input.tenants)];
+    return this.prisma.$transaction(async (tx) => {
+      const tenants = slugs.length ? await tx.tenant.findMany({ where: { slug: { in: slugs } }, select: { id: true, slug: true } }) : [];
+      const missing = slugs.filter((slug) => !tenants.some((t) => t.slug === slug));
+      if (missing.length) throw new ApiError(400, 'unknown_tenants', `no such tenants: ${missing.join(', ')}`);
+      const id = `app_${randomBytes(12).toString('hex')}`;
+      await tx.app.create({
+        data: { id, name: input.name, allTenants: input.tenants === '*', tenants: { create: tenants.map((t) => ({ tenantId: t.id })) } },
+      });
+      const key = await this.keys.create(tx, { role: 'app', name: input.name, appId: id });
+      await this.audit.record(tx, { type: 'app.created', actor, data: { id, name: input.name, tenants: input.tenants, keyId: key.id } });
+      return { id, name: input.name, tenants: input.tenants === '*' ? '*' : slugs, keyId: key.id, apiKey: key.apiKey };
+    });
+  }
+
+  /** Whether the calling app may act for the tenant. Non-app principals act for no tenant here. */
+  async mayActFor(db: Db, principal: Principal, tenantId: string): Promise<boolean> {
+    if (principal.role !== 'app' || !principal.appId) return principal.role === 'admin';
+    if (principal.allTenants) return true;
+    const link = await db.appTenant.findUnique({ where: { appId_tenantId: { appId: principal.appId, tenantId } } });
+    return link !== null;
+  }
+}

@@ -1,0 +1,36 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../common/api-error.js';
+import { ApiKeysService } from './api-keys.service.js';
+import type { Role } from './principal.js';
+import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator.js';
+
+/** Authenticates `Authorization: Bearer <key>` (never a key in the URL) and checks the route's roles. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
+    const principal = match ? await this.keys.authenticate(match[1]) : null;
+    if (!principal) {
+      void reply.header('www-authenticate', 'Bearer');
+      throw new ApiError(401, 'unauthorized', match ? 'the API key is unknown or revoked' : 'send an API key as Authorization: Bearer <key>');
+    }
+    request.principal = principal;
+    if (!roles || !roles.includes(principal.role)) {
+      throw new ApiError(403, 'forbidden', `this route needs the role ${roles?.join(' or ') ?? '(none)'}; the key has '${principal.role}'`);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,72 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { PrismaService, type Db } from '../database/prisma.service.js';
+import type { Principal, Role } from './principal.js';
+
+/**
+ * API keys look like `egk_<id>_<secret>`: a typed prefix, a non-secret id (80 random bits) used to
+ * find the row, and a secret of 256 random bits of which only the SHA-256 is stored and compared
+ * in constant time.
+ */
+const KEY_PATTERN = /^egk_([a-z2-7]{16})_([A-Za-z0-9_-]{43})$/;
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+function randomId(): string {
+  const bytes = randomBytes(16);
+  let id = '';
+  for (let i = 0; i < 16; i++) id += BASE32[bytes[i] & 31];
+  return id;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+export interface CreatedKey {
+  id: string;
+  apiKey: string;
+}
+
+@Injectable()
+export class ApiKeysService {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Creates a key; the returned apiKey is the only time its secret exists outside the caller. */
+  async create(db: Db, input: { role: Role; name: string; appId?: string }): Promise<CreatedKey> {
+    const id = randomId();
+    const secret = randomBytes(32).toString('base64url');
+    await db.apiKey.create({
+      data: { id, role: input.role, name: input.name, appId: input.appId ?? null, secretHash: sha256(secret) },
+    });
+    return { id, apiKey: `egk_${id}_${secret}` };
+  }
+
+  /** The principal of a presented key, or null for a malformed, unknown or revoked one. */
+  async authenticate(presented: string): Promise<Principal | null> {
+    const match = KEY_PATTERN.exec(presented);
+    if (!match) return null;
+    const [, id, secret] = match;
+    const key = await this.prisma.apiKey.findUnique({ where: { id }, include: { app: true } });
+    if (!key || key.revokedAt) return null;
+    const stored = Buffer.from(key.secretHash);
+    const given = sha256(secret);
+    if (stored.length !== given.length || !timingSafeEqual(stored, given)) return null;
+    return {
+      keyId: key.id,
+      role: key.role,
+      name: key.name,
+      appId: key.appId,
+      allTenants: key.app?.allTenants ?? false,
+    };
+  }
+
+  /** Revokes a key, or every key of an app when given an app id. Returns how many were revoked. */
+  async revoke(db: Db, id: string, at: Date): Promise<number> {
+    const byKey = await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: at } });
+    if (byKey.count > 0) return byKey.count;
+    const byApp = await db.apiKey.updateMany({ where: { appId: id, revokedAt: null }, data: { revokedAt: at } });
+    return byApp.count;
+  }
+
+  async exists(db: Db, id: string): Promise<boolean> {
+    return (await db.apiKey.count({ where: { OR: [{ id }, { appId: id }] } })) > 0;
+  }
+}

@@ -1,0 +1,17 @@
+/** An error that is part of the API: an HTTP status, a stable snake_case code and a human message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Extra top-level fields of the error response, e.g. the policy decision of a denied embed. */
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const notFound = (what: string, code = 'not_found') => new ApiError(404, code, `${what} not found`);
+export const conflict = (code: string, message: string) => new ApiError(409, code, message);
+export const badRequest = (code: string, message: string) => new ApiError(400, code, message);

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/** Smallest accepted secret length, in bytes of its UTF-8 text (Metabase HMACs the string itself). */
+export const MIN_SECRET_BYTES = 32;
+
+const secret = (name: string) =>
+  z
+    .string({ error: `${name} is required` })
+    .refine((value) => Buffer.byteLength(value, 'utf8') >= MIN_SECRET_BYTES, {
+      message: `${name} must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -hex 32)`,
+    });
+
+const jsonOf = <T extends z.ZodType>(name: string, schema: T) =>
+  z.string().transform((text, ctx) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} must be valid JSON` });
+      return z.NEVER;
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      ctx.addIssue({ code: 'custom', message: `${name}: ${result.error.issues.map((i) => i.message).join('; ')}` });
+      return z.NEVER;
+    }
+    return result.data as z.output<T>;
+  });
+
+const groupNames = z.array(z.string().min(1).max(200)).max(50);
+
+const integer = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+/** The environment embedgate reads, and what each variable becomes. */
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DATABASE_POOL_SIZE: integer('DATABASE_POOL_SIZE', 1, 200).default(10),
+    METABASE_SITE_URL: z
+      .url({ protocol: /^https?$/, error: 'METABASE_SITE_URL must be an http(s) URL, e.g. https://metabase.example.com' })
+      .transform((url) => url.replace(/\/+$/, '')),
+    METABASE_EMBEDDING_SECRET_KEY: secret('METABASE_EMBEDDING_SECRET_KEY'),
+    METABASE_JWT_SHARED_SECRET: secret('METABASE_JWT_SHARED_SECRET'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: integer('PORT', 0, 65535).default(8080),
+    SEAT_BUDGET: integer('SEAT_BUDGET', 0, 10_000_000).default(0),
+    GUEST_TOKEN_TTL_SECONDS: integer('GUEST_TOKEN_TTL_SECONDS', 10, 600).default(600),
+    SSO_TOKEN_TTL_SECONDS: integer('SSO_TOKEN_TTL_SECONDS', 10, 180).default(60),
+    GROUPS_INTERNAL: jsonOf('GROUPS_INTERNAL', groupNames).default(['Internal analysts']),
+    GROUPS_EXTERNAL: jsonOf('GROUPS_EXTERNAL', groupNames).default(['Customers']),
+    ROLE_GROUPS: jsonOf('ROLE_GROUPS', z.partialRecord(z.enum(['viewer', 'analyst']), groupNames)).default({
+      analyst: ['Analysts'],
+    }),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.METABASE_EMBEDDING_SECRET_KEY === env.METABASE_JWT_SHARED_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['METABASE_JWT_SHARED_SECRET'],
+        message: 'METABASE_JWT_SHARED_SECRET must differ from METABASE_EMBEDDING_SECRET_KEY (Metabase keeps them separate)',
+      });
+    }
+  });
+
+export type Env = z.output<typeof envSchema>;

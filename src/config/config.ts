@@ -1,0 +1,81 @@
+import { envSchema, type Env } from './config.schema.js';
+
+/** The validated configuration, read once at boot. Nothing outside src/config reads process.env. */
+export interface Config {
+  nodeEnv: Env['NODE_ENV'];
+  /** Unset means: run on the embedded demo database (see src/database/embedded-postgres.ts). */
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  host: string;
+  port: number;
+  initialSeatBudget: number;
+  logLevel: Env['LOG_LEVEL'];
+  migrateOnStart: boolean;
+  metabase: {
+    siteUrl: string;
+    embeddingSecretKey: string;
+    jwtSharedSecret: string;
+    guestTokenTtlSeconds: number;
+    ssoTokenTtlSeconds: number;
+  };
+  groups: {
+    internal: string[];
+    external: string[];
+    byRole: Partial<Record<'viewer' | 'analyst', string[]>>;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const CONFIG = Symbol('CONFIG');
+
+/** Validates an environment and turns it into a Config; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? '');
+        return issue.message.includes(variable) ? issue.message : `${variable}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    nodeEnv: e.NODE_ENV,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    host: e.HOST,
+    port: e.PORT,
+    initialSeatBudget: e.SEAT_BUDGET,
+    logLevel: e.LOG_LEVEL,
+    migrateOnStart: e.MIGRATE_ON_START,
+    metabase: {
+      siteUrl: e.METABASE_SITE_URL,
+      embeddingSecretKey: e.METABASE_EMBEDDING_SECRET_KEY,
+      jwtSharedSecret: e.METABASE_JWT_SHARED_SECRET,
+      guestTokenTtlSeconds: e.GUEST_TOKEN_TTL_SECONDS,
+      ssoTokenTtlSeconds: e.SSO_TOKEN_TTL_SECONDS,
+    },
+    groups: { internal: e.GROUPS_INTERNAL, external: e.GROUPS_EXTERNAL, byRole: e.ROLE_GROUPS },
+  };
+}
+
+/** The process environment; the one place that reads it. */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}
+
+/** The CLI needs only the database: it validates DATABASE_URL alone. */
+export function loadDatabaseUrl(env: Record<string, string | undefined>): string {
+  const parsed = envSchema.shape.DATABASE_URL.safeParse(env.DATABASE_URL || undefined);
+  if (!parsed.success) throw new ConfigError([parsed.error.issues[0].message]);
+  if (!parsed.data) throw new ConfigError(['DATABASE_URL is required: the command acts on that database']);
+  return parsed.data;
+}

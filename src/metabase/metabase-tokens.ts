@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+
+/**
+ * Tokens Metabase accepts (docs: metabase-contract.md). Both are HS256: Metabase's buddy-sign
+ * verifies with its default algorithm, HS256, and the HMAC key is the UTF-8 text of the secret.
+ */
+
+export interface EmbedTarget {
+  type: 'dashboard' | 'question';
+  /** Positive integer id, or a 21-character entity id. */
+  metabaseId: string;
+}
+
+/** Metabase reads a numeric id as a number and an entity id as a string. */
+export function metabaseIdValue(metabaseId: string): number | string {
+  return /^[1-9]\d{0,15}$/.test(metabaseId) ? Number(metabaseId) : metabaseId;
+}
+
+const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
+const keyOf = (secret: string) => new TextEncoder().encode(secret);
+
+export interface GuestTokenInput {
+  target: EmbedTarget;
+  tenantParam: string;
+  customerId: string;
+  now: Date;
+  ttlSeconds: number;
+}
+
+export interface MintedToken {
+  token: string;
+  expiresAt: Date;
+}
+
+export const MAX_GUEST_TTL_SECONDS = 600;
+export const MAX_SSO_TTL_SECONDS = 180;
+
+export class GuestTokenMinter {
+  private readonly key: Uint8Array;
+
+  constructor(secret: string) {
+    this.key = keyOf(secret);
+  }
+
+  async mint(input: GuestTokenInput): Promise<MintedToken> {
+    // An empty, null or [] value would switch Metabase's locked filter off: never sign one.
+    if (!input.customerId.trim() || !input.tenantParam) throw new Error('refusing to sign a guest token without a locked tenant value');
+    const ttl = Math.min(input.ttlSeconds, MAX_GUEST_TTL_SECONDS);
+    const exp = seconds(input.now) + ttl;
+    const token = await new SignJWT({
+      resource: { [input.target.type]: metabaseIdValue(input.target.metabaseId) },
+      params: { [input.tenantParam]: [input.customerId] },
+    })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setExpirationTime(exp)
+      .sign(this.key);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+}
+
+export interface SsoIdentity {
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  groups: string[];
+  /** Absent only for an internal tenant without a customerId. */
+  customerId?: string;
+  attributes: Record<string, string | number | boolean>;
+}
+
+/** Claim names Metabase gives a meaning of its own; tenant attributes may not use them. */
+export const RESERVED_CLAIMS = new Set([
+  'email',
+  'first_name',
+  'last_name',
+  'groups',
+  'customer_id',
+  'iat',
+  'exp',
+  'jti',
+  'iss',
+  'sub',
+  'aud',
+  'nbf',
+]);
+
+export class SsoTokenMinter {
+  private readonly key: Uint8Array;
+
+  constructor(secret: string) {
+    this.key = keyOf(secret);
+  }
+
+  async mint(identity: SsoIdentity, now: Date, ttlSeconds: number): Promise<MintedToken> {
+    // Metabase rejects an SSO token whose iat is more than 180 s old, and applies no leeway to exp.
+    const ttl = Math.min(ttlSeconds, MAX_SSO_TTL_SECONDS);
+    const iat = seconds(now);
+    const claims: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(identity.attributes)) {
+      if (!key.startsWith('@') && !RESERVED_CLAIMS.has(key)) claims[key] = value;
+    }
+    claims.email = identity.email;
+    if (identity.firstName) claims.first_name = identity.firstName;
+    if (identity.lastName) claims.last_name = identity.lastName;
+    claims.groups = identity.groups;
+    if (identity.customerId !== undefined) claims.customer_id = identity.customerId;
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ttl)
+      .setJti(randomUUID())
+      .sign(this.key);
+    return { token, expiresAt: new Date((iat + ttl) * 1000) };
+  }
+}
+
+export interface EmbedDisplayOptions {
+  theme?: 'night' | 'transparent' | null;
+  bordered?: boolean;
+  titled?: boolean;
+  background?: boolean;
+  refresh?: number;
+  locale?: string;
+  downloads?: boolean;
+}
+
+/** `{site}/embed/{type}/{jwt}#bordered=…&titled=…&theme=…`, the iframe URL of a guest embed. */
+export function guestEmbedUrl(siteUrl: string, type: EmbedTarget['type'], token: string, options: EmbedDisplayOptions = {}): string {
+  const hash = new URLSearchParams();
+  if (options.bordered !== undefined) hash.set('bordered', String(options.bordered));
+  if (options.titled !== undefined) hash.set('titled', String(options.titled));
+  if (options.theme !== undefined) hash.set('theme', options.theme === null ? 'null' : options.theme);
+  if (options.background !== undefined && type === 'dashboard') hash.set('background', String(options.background));
+  if (options.refresh !== undefined && type === 'dashboard') hash.set('refresh', String(options.refresh));
+  if (options.locale !== undefined) hash.set('locale', options.locale);
+  if (options.downloads !== undefined) hash.set('downloads', String(options.downloads));
+  const fragment = hash.toString();
+  return `${siteUrl}/embed/${type}/${token}${fragment ? `#${fragment}` : ''}`;
+}
+
+/** The relative Metabase path an SSO login lands on. */
+export function ssoReturnPath(target: EmbedTarget): string {
+  const id = metabaseIdValue(target.metabaseId);
+  return typeof id === 'number' ? `/${target.type}/${id}` : `/${target.type}/entity/${encodeURIComponent(id)}`;
+}
+
+/** `{site}/auth/sso?jwt=…&return_to=<relative path>`: Metabase logs the user in and redirects. */
+export function ssoLoginUrl(siteUrl: string, jwt: string, returnTo: string): string {
+  if (!returnTo.startsWith('/') || returnTo.startsWith('//')) throw new Error('return_to must be a relative path');
+  return `${siteUrl}/auth/sso?${new URLSearchParams({ jwt, return_to: returnTo }).toString()}`;
+}

@@ -1,0 +1,139 @@
+/**
+ * The policy engine: decides, for one embed request, between a guest embed, an SSO embed or a
+ * denial, and says which rule fired and why. Pure: no I/O, no clock; callers pass everything in.
+ * The rules are those of the REST contract (docs: api-v1.md, "Default routing").
+ */
+
+export type EmbedMode = 'guest' | 'sso' | 'deny';
+
+export type RuleName =
+  | 'tenant-not-found' // rule 1: unknown, or outside the calling app's scope (indistinguishable on purpose)
+  | 'tenant-suspended' // rule 1
+  | 'resource-not-found' // rule 2
+  | 'internal-tenant' // rule 3
+  | 'external-view-tier' // rule 4
+  | 'internal-view-tier' // rule 4, for an internal tenant an admin moved to the view tier
+  | 'external-drill-tier' // rule 5
+  | 'sso-email-required' // SSO needs the user's email: Metabase matches SSO users by it
+  | 'guest-resource-required' // rule 6: the resource is not guest-embeddable
+  | 'guest-customer-id-required'; // rule 6: no customerId to lock the tenant filter to
+
+export interface PolicyTenant {
+  slug: string;
+  kind: 'internal' | 'external';
+  tier: 'view' | 'drill';
+  status: 'active' | 'suspended';
+  customerId: string | null;
+  onSeatsExhausted: 'guest' | 'deny';
+}
+
+export interface PolicyResource {
+  key: string;
+  guest: boolean;
+  tenantParam: string | null;
+}
+
+/** What the seat ledger says about this user: a seat held, one free to take, or none left. */
+export type SeatAvailability = 'held' | 'available' | 'budget-exhausted' | 'cap-exhausted';
+
+export interface EmbedPolicyInput {
+  /** null: no tenant with that slug. */
+  tenant: PolicyTenant | null;
+  /** Whether the calling app may act for this tenant. */
+  tenantInScope: boolean;
+  /** null: no resource with that key. */
+  resource: PolicyResource | null;
+  user: { email: string | null };
+  seat: SeatAvailability;
+}
+
+export interface Denial {
+  status: 400 | 403 | 404 | 409;
+  code: string;
+}
+
+export interface Decision {
+  mode: EmbedMode;
+  rule: RuleName;
+  reasons: string[];
+  /** Set when mode is 'deny': the HTTP status and error code the API answers with. */
+  denial?: Denial;
+}
+
+const deny = (rule: RuleName, denial: Denial, reasons: string[]): Decision => ({ mode: 'deny', rule, reasons, denial });
+
+/** A customerId Metabase can lock a filter to: non-empty once trimmed. */
+export function isUsableCustomerId(customerId: string | null | undefined): customerId is string {
+  return typeof customerId === 'string' && customerId.trim().length > 0;
+}
+
+export function decideEmbed(input: EmbedPolicyInput): Decision {
+  const { tenant, resource } = input;
+
+  // Rule 1. Unknown and out-of-scope answer alike, so an app cannot probe other tenants.
+  if (!tenant || !input.tenantInScope) {
+    return deny('tenant-not-found', { status: 404, code: 'tenant_not_found' }, [
+      'the tenant does not exist or is outside this app’s scope',
+    ]);
+  }
+  if (tenant.status !== 'active') {
+    return deny('tenant-suspended', { status: 403, code: 'tenant_suspended' }, [`tenant '${tenant.slug}' is suspended`]);
+  }
+  // Rule 2.
+  if (!resource) {
+    return deny('resource-not-found', { status: 404, code: 'resource_not_found' }, ['the resource is not registered']);
+  }
+
+  if (tenant.tier === 'drill') {
+    // Rules 3 and 5: drill-through means an SSO user, and every SSO user holds a seat.
+    const rule: RuleName = tenant.kind === 'internal' ? 'internal-tenant' : 'external-drill-tier';
+    const why =
+      tenant.kind === 'internal'
+        ? `tenant '${tenant.slug}' is internal: staff get SSO embeds with drill-through`
+        : `tenant '${tenant.slug}' is on the drill tier`;
+    if (input.seat === 'held' || input.seat === 'available') {
+      if (!input.user.email) {
+        return deny('sso-email-required', { status: 400, code: 'email_required' }, [
+          why,
+          'an SSO embed needs user.email: Metabase identifies SSO users by email',
+        ]);
+      }
+      const seatReason = input.seat === 'held' ? 'the user already holds a seat' : 'a seat is free within the tenant cap and the seat budget';
+      return { mode: 'sso', rule, reasons: [why, seatReason] };
+    }
+    const exhausted =
+      input.seat === 'cap-exhausted'
+        ? `tenant '${tenant.slug}' has reached its seat cap`
+        : 'the seat budget is exhausted';
+    if (tenant.onSeatsExhausted === 'deny') {
+      return deny(rule, { status: 409, code: 'seats_exhausted' }, [why, exhausted, 'the tenant is set to deny when seats are exhausted']);
+    }
+    return guestOrDeny(tenant, resource, rule, [why, exhausted, 'falling back to a view-only guest embed (onSeatsExhausted: guest)']);
+  }
+
+  // Rule 4.
+  const rule: RuleName = tenant.kind === 'internal' ? 'internal-view-tier' : 'external-view-tier';
+  return guestOrDeny(tenant, resource, rule, [`tenant '${tenant.slug}' is on the view tier: view-only guest embed, no seat`]);
+}
+
+/** Rule 6: a guest embed needs a guest-embeddable resource and a customerId to lock the filter to. */
+function guestOrDeny(tenant: PolicyTenant, resource: PolicyResource, rule: RuleName, reasons: string[]): Decision {
+  if (!resource.guest || !resource.tenantParam) {
+    return deny('guest-resource-required', { status: 403, code: 'guest_embed_not_allowed' }, [
+      ...reasons,
+      `resource '${resource.key}' is not registered for guest embedding`,
+    ]);
+  }
+  if (!isUsableCustomerId(tenant.customerId)) {
+    return deny('guest-customer-id-required', { status: 403, code: 'missing_customer_id' }, [
+      ...reasons,
+      `tenant '${tenant.slug}' has no customerId to lock the '${resource.tenantParam}' filter to`,
+    ]);
+  }
+  return { mode: 'guest', rule, reasons };
+}
+
+/** The decision as the API shows it. */
+export function publicDecision(decision: Decision) {
+  return { mode: decision.mode, rule: decision.rule, reasons: decision.reasons };
+}

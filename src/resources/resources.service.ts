@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import { AuditService } from '../audit/audit.service.js';
+import { ApiError } from '../common/api-error.js';
+import { decodeCursor, toPage, type Page } from '../common/pagination.js';
+import { isUniqueViolation } from '../database/database-errors.js';
+import { PrismaService, type Db } from '../database/prisma.service.js';
+import type { Resource } from '../generated/prisma/client.js';
+
+export const RESOURCE_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export const createResourceSchema = z
+  .strictObject({
+    key: z.string().regex(RESOURCE_KEY_PATTERN, 'key is 1-100 letters, digits, ., _ or -, starting with a letter or digit'),
+    type: z.enum(['dashboard', 'question']),
+    metabaseId: z.union(
+      [
+        z.number().int().positive().safe(),
+        z.string().regex(/^[1-9]\d{0,15}$|^[A-Za-z0-9_-]{21}$/, 'metabaseId is a positive integer or a 21-character entity id'),
+      ],
+      { error: 'metabaseId is a positive integer or a 21-character entity id' },
+    ).transform(String),
+    tenantParam: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'tenantParam is the slug of a Metabase parameter (letters, digits, _, ., -)')
+      .optional(),
+    guest: z.boolean().default(true),
+  })
+  .superRefine((resource, ctx) => {
+    if (resource.guest && !resource.tenantParam) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tenantParam'],
+        message: 'a guest-embeddable resource needs tenantParam: the locked Metabase parameter that carries the customerId',
+      });
+    }
+  });
+export type CreateResourceInput = z.output<typeof createResourceSchema>;
+
+export interface ResourceView {
+  key: string;
+  type: Resource['type'];
+  metabaseId: string;
+  tenantParam: string | null;
+  guest: boolean;
+  createdAt: string;
+}
+
+const resourceView = (r: Resource): ResourceView => ({
+  key: r.key,
+  type: r.type,
+  metabaseId: r.metabaseId,
+  tenantParam: r.tenantParam,
+  guest: r.guest,
+  createdAt: r.createdAt.toISOString(),
+});
+
+@Injectable()
+export class ResourcesService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async create(input: CreateResourceInput, actor: string): Promise<ResourceView> {
+    try {
+      const resource = await this.prisma.$transaction(async (tx) => {
+        const created = await tx.resource.create({
+          data: { key: input.key, type: input.type, metabaseId: input.metabaseId, tenantParam: input.tenantParam ?? null, guest: input.guest },
+        });
+        await this.audit.record(tx, { type: 'resource.created', actor, data: { ...input } });
+        return created;
+      });
+      return resourceView(resource);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ApiError(409, 'resource_exists', `a resource with key '${input.key}' already exists`);
+      throw error;
+    }
+  }
+
+  async list(limit: number, cursor?: string): Promise<Page<ResourceView>> {
+    const after = decodeCursor(cursor);
+    if (cursor !== undefined && after === undefined) throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
+    const rows = await this.prisma.resource.findMany({
+      where: after ? { key: { gt: after } } : undefined,
+      orderBy: { key: 'asc' },
+      take: limit + 1,
+    });
+    return toPage(rows, limit, (row) => row.key, resourceView);
+  }
+
+  async findByKey(db: Db, key: string): Promise<Resource | null> {
+    if (!RESOURCE_KEY_PATTERN.test(key)) return null;
+    return db.resource.findUnique({ where: { key } });
+  }
+}

@@ -1,0 +1,203 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { ApiError } from '../common/api-error.js';
+import { decodeCursor, toPage, type Page } from '../common/pagination.js';
+import { PrismaService, type Db } from '../database/prisma.service.js';
+import type { SeatAvailability } from '../policy/decide-embed.js';
+
+export interface HeldSeat {
+  id: string;
+  heldSince: Date;
+  lastUsedAt: Date;
+}
+
+export type AcquireResult =
+  | { outcome: 'held'; seat: HeldSeat }
+  | { outcome: 'allocated'; seat: HeldSeat }
+  /** No seat: the tenant cap or the budget is used up, or the tenant stopped being an active drill tenant. */
+  | { outcome: 'cap-exhausted' | 'budget-exhausted' | 'tenant-changed' };
+
+export interface SeatView {
+  id: string;
+  tenant: string;
+  userId: string;
+  email: string;
+  heldSince: string;
+  lastUsedAt: string;
+}
+
+/** Why a seat could not be taken inside the allocation transaction: rolls it back. */
+class NoSeat extends Error {
+  constructor(readonly outcome: 'cap-exhausted' | 'budget-exhausted' | 'tenant-changed' | 'already-held') {
+    super(outcome);
+  }
+}
+
+type SeatRow = { id: string; held_since: Date; last_used_at: Date };
+const toHeldSeat = (row: SeatRow): HeldSeat => ({ id: row.id, heldSince: row.held_since, lastUsedAt: row.last_used_at });
+
+/** Seat transactions wait for their turn on the tenant and license rows rather than fail under load. */
+const TX_OPTIONS = { maxWait: 15_000, timeout: 15_000 };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The seat ledger: the only writer of seats, and of the seat counters on tenants and the license.
+ * Invariant, enforced by Postgres: seats held ≤ seat budget, and ≤ the tenant's seatCap. Each
+ * allocation is one transaction whose conditional UPDATEs lock, in this order, the tenant row and
+ * the license row; a release takes the same order, so the two never deadlock.
+ */
+@Injectable()
+export class SeatLedger {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** The seat the user holds, its lastUsedAt moved to now; null if none. */
+  async touch(tenantId: string, userId: string): Promise<HeldSeat | null> {
+    const rows = await this.prisma.$queryRaw<SeatRow[]>`
+      UPDATE seats SET last_used_at = now()
+      WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}
+      RETURNING id, held_since, last_used_at`;
+    return rows[0] ? toHeldSeat(rows[0]) : null;
+  }
+
+  /** Reuses the user's seat, or takes a new one if the tenant cap and the budget allow. */
+  async acquire(tenantId: string, user: { id: string; email: string }, actor: string): Promise<AcquireResult> {
+    const held = await this.touch(tenantId, user.id);
+    if (held) return { outcome: 'held', seat: held };
+    try {
+      const seat = await this.prisma.$transaction(async (tx) => {
+        const tenant = await tx.$queryRaw<{ seats_held: number }[]>`
+          UPDATE tenants SET seats_held = seats_held + 1
+          WHERE id = ${tenantId}::uuid AND status = 'active' AND tier = 'drill'
+            AND (seat_cap IS NULL OR seats_held < seat_cap)
+          RETURNING seats_held`;
+        if (tenant.length === 0) {
+          const [current] = await tx.$queryRaw<{ status: string; tier: string }[]>`
+            SELECT status::text, tier::text FROM tenants WHERE id = ${tenantId}::uuid`;
+          throw new NoSeat(current?.status === 'active' && current.tier === 'drill' ? 'cap-exhausted' : 'tenant-changed');
+        }
+        const inserted = await tx.$queryRaw<SeatRow[]>`
+          INSERT INTO seats (tenant_id, user_id, email) VALUES (${tenantId}::uuid, ${user.id}, ${user.email})
+          ON CONFLICT (tenant_id, user_id) DO NOTHING
+          RETURNING id, held_since, last_used_at`;
+        if (inserted.length === 0) throw new NoSeat('already-held');
+        const license = await tx.$queryRaw<{ seats_held: number; seat_budget: number }[]>`
+          UPDATE license SET seats_held = seats_held + 1
+          WHERE id = 1 AND seats_held < seat_budget
+          RETURNING seats_held, seat_budget`;
+        if (license.length === 0) throw new NoSeat('budget-exhausted');
+        await tx.$executeRaw`
+          INSERT INTO seat_events (seat_id, tenant_id, user_id, kind, reason, actor, seats_held_after, tenant_held_after, seat_budget)
+          VALUES (${inserted[0].id}::uuid, ${tenantId}::uuid, ${user.id}, 'allocated', 'first-embed', ${actor},
+                  ${license[0].seats_held}, ${tenant[0].seats_held}, ${license[0].seat_budget})`;
+        return toHeldSeat(inserted[0]);
+      }, TX_OPTIONS);
+      return { outcome: 'allocated', seat };
+    } catch (error) {
+      if (!(error instanceof NoSeat)) throw error;
+      if (error.outcome !== 'already-held') return { outcome: error.outcome };
+      // A concurrent request for the same user took the seat first: it is this user's seat.
+      const seat = await this.touch(tenantId, user.id);
+      return seat ? { outcome: 'held', seat } : { outcome: 'tenant-changed' };
+    }
+  }
+
+  /** What acquire would find, without changing anything (for explain). */
+  async availability(tenantId: string, userId: string): Promise<SeatAvailability> {
+    const [row] = await this.prisma.$queryRaw<
+      { held: boolean; seats_held: number; seat_cap: number | null; license_held: number; seat_budget: number }[]
+    >`
+      SELECT EXISTS (SELECT 1 FROM seats WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}) AS held,
+             t.seats_held, t.seat_cap, l.seats_held AS license_held, l.seat_budget
+      FROM tenants t, license l WHERE t.id = ${tenantId}::uuid AND l.id = 1`;
+    if (!row) return 'budget-exhausted';
+    if (row.held) return 'held';
+    if (row.seat_cap !== null && row.seats_held >= row.seat_cap) return 'cap-exhausted';
+    if (row.license_held >= row.seat_budget) return 'budget-exhausted';
+    return 'available';
+  }
+
+  /** Releases one seat. Releasing an already released seat is a 404; two concurrent releases free it once. */
+  async release(seatId: string, reason: string, actor: string): Promise<{ id: string; tenantId: string; userId: string }> {
+    if (!UUID.test(seatId)) throw new ApiError(404, 'seat_not_found', 'seat not found');
+    return this.prisma.$transaction(async (tx) => {
+      const [owner] = await tx.$queryRaw<{ tenant_id: string }[]>`SELECT tenant_id FROM seats WHERE id = ${seatId}::uuid`;
+      if (!owner) throw new ApiError(404, 'seat_not_found', 'seat not found');
+      await tx.$queryRaw`SELECT id FROM tenants WHERE id = ${owner.tenant_id}::uuid FOR UPDATE`;
+      const released = await this.deleteSeats(tx, owner.tenant_id, reason, actor, seatId);
+      if (released.length === 0) throw new ApiError(404, 'seat_not_found', 'seat not found');
+      await this.audit.record(tx, { type: 'seat.released', actor, data: { seatId, userId: released[0].user_id, reason } });
+      return { id: released[0].id, tenantId: owner.tenant_id, userId: released[0].user_id };
+    }, TX_OPTIONS);
+  }
+
+  /**
+   * Releases every seat of a tenant, inside the caller's transaction, which must already hold the
+   * tenant row (it has just updated it). Returns how many seats were released.
+   */
+  async releaseAllOfTenant(tx: Db, tenantId: string, reason: string, actor: string): Promise<number> {
+    return (await this.deleteSeats(tx, tenantId, reason, actor)).length;
+  }
+
+  private async deleteSeats(tx: Db, tenantId: string, reason: string, actor: string, seatId?: string) {
+    const deleted = seatId
+      ? await tx.$queryRaw<{ id: string; user_id: string }[]>`
+          DELETE FROM seats WHERE id = ${seatId}::uuid AND tenant_id = ${tenantId}::uuid RETURNING id, user_id`
+      : await tx.$queryRaw<{ id: string; user_id: string }[]>`
+          DELETE FROM seats WHERE tenant_id = ${tenantId}::uuid RETURNING id, user_id`;
+    const n = deleted.length;
+    if (n === 0) return deleted;
+    const [tenant] = await tx.$queryRaw<{ seats_held: number }[]>`
+      UPDATE tenants SET seats_held = seats_held - ${n} WHERE id = ${tenantId}::uuid RETURNING seats_held`;
+    const [license] = await tx.$queryRaw<{ seats_held: number; seat_budget: number }[]>`
+      UPDATE license SET seats_held = seats_held - ${n} WHERE id = 1 RETURNING seats_held, seat_budget`;
+    // One immutable event per seat; the counters after each are those of the releases applied one by one.
+    const events = deleted.map((seat, i) => ({
+      seatId: seat.id,
+      tenantId,
+      userId: seat.user_id,
+      kind: 'released' as const,
+      reason,
+      actor,
+      seatsHeldAfter: license.seats_held + (n - 1 - i),
+      tenantHeldAfter: tenant.seats_held + (n - 1 - i),
+      seatBudget: license.seat_budget,
+    }));
+    await tx.seatEvent.createMany({ data: events });
+    return deleted;
+  }
+
+  async list(filter: { tenantId?: string; limit: number; cursor?: string }): Promise<Page<SeatView>> {
+    const after = decodeCursor(filter.cursor);
+    const [afterTime, afterId] = after?.split('|') ?? [];
+    if (filter.cursor !== undefined && (!afterTime || !afterId || !UUID.test(afterId) || Number.isNaN(Date.parse(afterTime)))) {
+      throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
+    }
+    const rows = await this.prisma.seat.findMany({
+      where: {
+        tenantId: filter.tenantId,
+        ...(afterTime
+          ? { OR: [{ heldSince: { gt: new Date(afterTime) } }, { heldSince: new Date(afterTime), id: { gt: afterId } }] }
+          : {}),
+      },
+      orderBy: [{ heldSince: 'asc' }, { id: 'asc' }],
+      take: filter.limit + 1,
+      include: { tenant: { select: { slug: true } } },
+    });
+    return toPage(
+      rows,
+      filter.limit,
+      (row) => `${row.heldSince.toISOString()}|${row.id}`,
+      (row) => ({
+        id: row.id,
+        tenant: row.tenant.slug,
+        userId: row.userId,
+        email: row.email,
+        heldSince: row.heldSince.toISOString(),
+        lastUsedAt: row.lastUsedAt.toISOString(),
+      }),
+    );
+  }
+}

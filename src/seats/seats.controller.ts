@@ -1,0 +1,48 @@
+import { Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { actorOf, type Principal } from '../auth/principal.js';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import { Roles } from '../auth/roles.decorator.js';
+import { ApiError } from '../common/api-error.js';
+import { ApiQueryFrom } from '../common/openapi.js';
+import { pageQuery } from '../common/pagination.js';
+import { validQuery } from '../common/zod-validation.pipe.js';
+import { PrismaService } from '../database/prisma.service.js';
+import { slugSchema } from '../tenants/tenant.dto.js';
+import { SeatLedger } from './seat-ledger.service.js';
+
+const seatsQuery = z.strictObject({ tenant: slugSchema.optional(), ...pageQuery });
+
+@ApiTags('seats')
+@ApiBearerAuth()
+@Controller('v1/seats')
+export class SeatsController {
+  constructor(
+    private readonly ledger: SeatLedger,
+    private readonly prisma: PrismaService,
+  ) {}
+
+  @Get()
+  @Roles('admin', 'finance')
+  @ApiOperation({ summary: 'Seats held, with heldSince and lastUsedAt; ?tenant= narrows to one tenant' })
+  @ApiQueryFrom(seatsQuery)
+  async list(@Query(validQuery(seatsQuery)) query: z.output<typeof seatsQuery>) {
+    let tenantId: string | undefined;
+    if (query.tenant) {
+      const tenant = await this.prisma.tenant.findUnique({ where: { slug: query.tenant }, select: { id: true } });
+      if (!tenant) throw new ApiError(404, 'tenant_not_found', `tenant '${query.tenant}' not found`);
+      tenantId = tenant.id;
+    }
+    return this.ledger.list({ tenantId, limit: query.limit, cursor: query.cursor });
+  }
+
+  @Delete(':id')
+  @Roles('admin')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Release one seat: it is free for the next user at once' })
+  async release(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
+    const released = await this.ledger.release(id, 'admin', actorOf(principal));
+    return { id: released.id, released: true };
+  }
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { RESERVED_CLAIMS } from '../metabase/metabase-tokens.js';
+
+export const SLUG_PATTERN = /^[a-z0-9-]{1,63}$/;
+export const slugSchema = z.string().regex(SLUG_PATTERN, 'a slug is 1-63 characters: lowercase letters, digits and -');
+
+const scalar = z.union([z.string().max(1000), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean()], {
+  error: 'attribute values must be scalars (string, number or boolean)',
+});
+
+const attributeKey = z
+  .string()
+  .min(1)
+  .max(100)
+  .refine((key) => !key.startsWith('@'), 'attribute keys may not start with @ (Metabase reserves them)')
+  .refine((key) => !RESERVED_CLAIMS.has(key), 'attribute key is reserved by the SSO token (email, groups, customer_id, ...)');
+
+export const attributesSchema = z
+  .record(attributeKey, scalar)
+  .refine((record) => Object.keys(record).length <= 50, 'at most 50 attributes');
+
+export const groupsSchema = z.array(z.string().trim().min(1).max(200)).max(50);
+
+export const customerIdSchema = z
+  .union([z.string().max(200), z.number().int().safe()], { error: 'customerId must be a non-empty string or an integer' })
+  .transform(String)
+  .refine((value) => value.trim().length > 0, 'customerId must not be empty or blank');
+
+const seatCapSchema = z.number().int('seatCap must be a whole number').min(0).max(10_000_000).nullable();
+
+export const createTenantSchema = z
+  .strictObject({
+    slug: slugSchema,
+    name: z.string().trim().min(1).max(200),
+    kind: z.enum(['internal', 'external']),
+    /** Defaults to drill for internal tenants (rule 3), view for external ones. */
+    tier: z.enum(['view', 'drill']).optional(),
+    customerId: customerIdSchema.optional(),
+    seatCap: seatCapSchema.optional(),
+    onSeatsExhausted: z.enum(['guest', 'deny']).optional(),
+    attributes: attributesSchema.optional(),
+    groups: groupsSchema.nullable().optional(),
+  })
+  .superRefine((tenant, ctx) => {
+    if (tenant.kind === 'external' && tenant.customerId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['customerId'], message: 'customerId is required for an external tenant' });
+    }
+  });
+export type CreateTenantInput = z.output<typeof createTenantSchema>;
+
+export const updateTenantSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    seatCap: seatCapSchema.optional(),
+    onSeatsExhausted: z.enum(['guest', 'deny']).optional(),
+    attributes: attributesSchema.optional(),
+    groups: groupsSchema.nullable().optional(),
+    status: z.enum(['active', 'suspended']).optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, 'send at least one field to change');
+export type UpdateTenantInput = z.output<typeof updateTenantSchema>;
+
+export const setTierSchema = z.strictObject({
+  tier: z.enum(['view', 'drill']),
+  reason: z.string().trim().max(500).optional(),
+});
+export type SetTierInput = z.output<typeof setTierSchema>;

@@ -1,0 +1,147 @@
+import { Injectable } from '@nestjs/common';
+import { ApiError } from '../common/api-error.js';
+import { decodeCursor, toPage, type Page } from '../common/pagination.js';
+import { AuditService } from '../audit/audit.service.js';
+import { isUniqueViolation } from '../database/database-errors.js';
+import { PrismaService, type Db } from '../database/prisma.service.js';
+import { Prisma, type Tenant } from '../generated/prisma/client.js';
+import { SeatLedger } from '../seats/seat-ledger.service.js';
+import type { CreateTenantInput, SetTierInput, UpdateTenantInput } from './tenant.dto.js';
+
+export interface TenantView {
+  slug: string;
+  name: string;
+  kind: Tenant['kind'];
+  tier: Tenant['tier'];
+  customerId: string | null;
+  seatCap: number | null;
+  onSeatsExhausted: Tenant['onSeatsExhausted'];
+  attributes: Record<string, string | number | boolean>;
+  /** null: the default groups of the tenant's kind. */
+  groups: string[] | null;
+  status: Tenant['status'];
+  seatsHeld: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function tenantView(tenant: Tenant): TenantView {
+  return {
+    slug: tenant.slug,
+    name: tenant.name,
+    kind: tenant.kind,
+    tier: tenant.tier,
+    customerId: tenant.customerId,
+    seatCap: tenant.seatCap,
+    onSeatsExhausted: tenant.onSeatsExhausted,
+    attributes: tenant.attributes as TenantView['attributes'],
+    groups: (tenant.groups as string[] | null) ?? null,
+    status: tenant.status,
+    seatsHeld: tenant.seatsHeld,
+    createdAt: tenant.createdAt.toISOString(),
+    updatedAt: tenant.updatedAt.toISOString(),
+  };
+}
+
+const tenantNotFound = (slug: string) => new ApiError(404, 'tenant_not_found', `tenant '${slug}' not found`);
+
+@Injectable()
+export class TenantsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly audit: AuditService,
+    private readonly seats: SeatLedger,
+  ) {}
+
+  async create(input: CreateTenantInput, actor: string): Promise<TenantView> {
+    try {
+      const tenant = await this.prisma.$transaction(async (tx) => {
+        const created = await tx.tenant.create({
+          data: {
+            slug: input.slug,
+            name: input.name,
+            kind: input.kind,
+            tier: input.tier ?? (input.kind === 'internal' ? 'drill' : 'view'),
+            customerId: input.customerId ?? null,
+            seatCap: input.seatCap ?? null,
+            onSeatsExhausted: input.onSeatsExhausted ?? 'guest',
+            attributes: (input.attributes ?? {}) as Prisma.InputJsonValue,
+            groups: input.groups ?? undefined,
+          },
+        });
+        await this.audit.record(tx, { type: 'tenant.created', actor, tenantSlug: created.slug, data: { ...input } });
+        return created;
+      });
+      return tenantView(tenant);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ApiError(409, 'tenant_exists', `a tenant with slug '${input.slug}' already exists`);
+      throw error;
+    }
+  }
+
+  async list(limit: number, cursor?: string): Promise<Page<TenantView>> {
+    const after = decodeCursor(cursor);
+    if (cursor !== undefined && after === undefined) throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
+    const rows = await this.prisma.tenant.findMany({
+      where: after ? { slug: { gt: after } } : undefined,
+      orderBy: { slug: 'asc' },
+      take: limit + 1,
+    });
+    return toPage(rows, limit, (row) => row.slug, tenantView);
+  }
+
+  async get(slug: string): Promise<TenantView> {
+    const tenant = await this.prisma.tenant.findUnique({ where: { slug } });
+    if (!tenant) throw tenantNotFound(slug);
+    return tenantView(tenant);
+  }
+
+  async findBySlug(db: Db, slug: string): Promise<Tenant | null> {
+    return db.tenant.findUnique({ where: { slug } });
+  }
+
+  /** Changes a tenant; suspending it releases its seats (a suspended tenant gets no embeds). */
+  async update(slug: string, patch: UpdateTenantInput, actor: string): Promise<TenantView> {
+    const tenant = await this.prisma.$transaction(async (tx) => {
+      const existing = await tx.tenant.findUnique({ where: { slug } });
+      if (!existing) throw tenantNotFound(slug);
+      const updated = await tx.tenant.update({
+        where: { slug },
+        data: {
+          name: patch.name,
+          seatCap: patch.seatCap,
+          onSeatsExhausted: patch.onSeatsExhausted,
+          attributes: patch.attributes as Prisma.InputJsonValue | undefined,
+          groups: patch.groups === null ? Prisma.DbNull : patch.groups,
+          status: patch.status,
+        },
+      });
+      let releasedSeats = 0;
+      if (existing.status === 'active' && updated.status === 'suspended') {
+        releasedSeats = await this.seats.releaseAllOfTenant(tx, updated.id, 'tenant-suspended', actor);
+      }
+      await this.audit.record(tx, { type: 'tenant.updated', actor, tenantSlug: slug, data: { ...patch, releasedSeats } });
+      return releasedSeats > 0 ? tx.tenant.findUniqueOrThrow({ where: { id: updated.id } }) : updated;
+    });
+    return tenantView(tenant);
+  }
+
+  /** Sets the tier; a downgrade to view releases every seat the tenant holds, in the same transaction. */
+  async setTier(slug: string, input: SetTierInput, actor: string): Promise<{ tenant: TenantView; releasedSeats: number }> {
+    return this.prisma.$transaction(async (tx) => {
+      const existing = await tx.tenant.findUnique({ where: { slug } });
+      if (!existing) throw tenantNotFound(slug);
+      await tx.tenant.update({ where: { id: existing.id }, data: { tier: input.tier } });
+      const releasedSeats =
+        input.tier === 'view' ? await this.seats.releaseAllOfTenant(tx, existing.id, 'tier-downgrade', actor) : 0;
+      await this.audit.record(tx, {
+        type: 'tenant.tier_changed',
+        actor,
+        tenantSlug: slug,
+        data: { from: existing.tier, to: input.tier, reason: input.reason ?? null, releasedSeats },
+      });
+      const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: existing.id } });
+      return { tenant: tenantView(tenant), releasedSeats };
+    });
+  }
+}
