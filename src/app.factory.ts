@@ -12,8 +12,17 @@ import { NestPinoLogger } from './logging/logger.js';
 export const BODY_LIMIT_BYTES = 64 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Builds the HTTP application (not yet listening): used by main.ts, the CLI's demo seed and the tests. */
-export async function createApp(config: Config, logger: Logger): Promise<NestFastifyApplication> {
+export interface AppOptions {
+  /**
+   * Serve the Swagger UI's static assets at /docs (the OpenAPI JSON at /docs/json is always served).
+   * In-process Jest tests turn it off: @fastify/static needs require(esm), which Jest lacks on Node 20;
+   * the suites that start dist/main.js check the UI.
+   */
+  docsUi?: boolean;
+}
+
+/** Builds the HTTP application (not yet listening): used by main.ts and the tests. */
+export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -54,7 +63,7 @@ export async function createApp(config: Config, logger: Logger): Promise<NestFas
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', swaggerUiEnabled: options.docsUi ?? true });
   await app.init();
   return app;
 }

@@ -1,0 +1,145 @@
+import 'reflect-metadata';
+import { Writable } from 'node:stream';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { pino } from 'pino';
+import { createApp } from '../../src/app.factory.js';
+import { ApiKeysService } from '../../src/auth/api-keys.service.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { PrismaService } from '../../src/database/prisma.service.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_SECRETS = {
+  METABASE_EMBEDDING_SECRET_KEY: 'a3f1c0de9b7e4d2a8c6b5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b',
+  METABASE_JWT_SHARED_SECRET: 'jwt-sso-shared-secret-for-tests-0123456789abcdef',
+};
+export const TEST_SITE_URL = 'https://metabase.test.example';
+
+export interface HttpAnswer<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** A client for the running service: real HTTP over loopback. */
+export class Api {
+  constructor(
+    readonly baseUrl: string,
+    readonly key?: string,
+  ) {}
+
+  as(key: string): Api {
+    return new Api(this.baseUrl, key);
+  }
+
+  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer<T>> {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (this.key) (init.headers as Record<string, string>).authorization = `Bearer ${this.key}`;
+    if (body !== undefined) {
+      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const response = await fetch(`${this.baseUrl}${path}`, init);
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: response.status, body: parsed as T, headers: response.headers };
+  }
+
+  get = <T = any>(path: string) => this.request<T>('GET', path);
+  post = <T = any>(path: string, body?: unknown) => this.request<T>('POST', path, body);
+  put = <T = any>(path: string, body?: unknown) => this.request<T>('PUT', path, body);
+  patch = <T = any>(path: string, body?: unknown) => this.request<T>('PATCH', path, body);
+  delete = <T = any>(path: string) => this.request<T>('DELETE', path);
+}
+
+export interface RunningService {
+  app: NestFastifyApplication;
+  config: Config;
+  db: TestDatabase;
+  baseUrl: string;
+  /** Authenticated as an admin key made for the test. */
+  admin: Api;
+  anonymous: Api;
+  /** Every log line the service wrote. */
+  logs: string[];
+  /** Creates an admin or finance key directly in the database (as the CLI does). */
+  createKey(role: 'admin' | 'finance', name?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts the real HTTP service on a fresh database, listening on a loopback port. */
+export async function startService(env: Record<string, string> = {}, db?: TestDatabase): Promise<RunningService> {
+  const database = db ?? (await createTestDatabase());
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    METABASE_SITE_URL: TEST_SITE_URL,
+    SEAT_BUDGET: '10',
+    DATABASE_POOL_SIZE: '10',
+    LOG_LEVEL: 'info',
+    ...TEST_SECRETS,
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = pino({ level: config.logLevel }, sink);
+  const app = await createApp(config, logger, { docsUi: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address();
+  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const createKey = async (role: 'admin' | 'finance', name = `${role}-key`) =>
+    (await app.get(ApiKeysService).create(app.get(PrismaService), { role, name })).apiKey;
+  const adminKey = await createKey('admin', 'test admin');
+  return {
+    app,
+    config,
+    db: database,
+    baseUrl,
+    admin: new Api(baseUrl, adminKey),
+    anonymous: new Api(baseUrl),
+    logs,
+    createKey,
+    async stop() {
+      await app.close();
+      if (!db) await database.drop();
+    },
+  };
+}
+
+/** Creates a tenant, a resource and an app scoped to the given tenants, through the API. */
+export async function seed(admin: Api, spec: {
+  tenants: Record<string, unknown>[];
+  resources?: Record<string, unknown>[];
+  apps?: Record<string, { tenants: string[] | '*' }>;
+}) {
+  for (const tenant of spec.tenants) {
+    const answer = await admin.post('/v1/tenants', tenant);
+    if (answer.status !== 201) throw new Error(`seed tenant: ${answer.status} ${JSON.stringify(answer.body)}`);
+  }
+  for (const resource of spec.resources ?? []) {
+    const answer = await admin.post('/v1/resources', resource);
+    if (answer.status !== 201) throw new Error(`seed resource: ${answer.status} ${JSON.stringify(answer.body)}`);
+  }
+  const apps: Record<string, Api> = {};
+  for (const [name, app] of Object.entries(spec.apps ?? {})) {
+    const answer = await admin.post('/v1/apps', { name, tenants: app.tenants });
+    if (answer.status !== 201) throw new Error(`seed app: ${answer.status} ${JSON.stringify(answer.body)}`);
+    apps[name] = admin.as(answer.body.apiKey);
+  }
+  return apps;
+}
+
+export const embedBody = (tenant: string, userId: string, extra: Record<string, unknown> = {}) => ({
+  tenant,
+  user: { id: userId, email: `${userId}@${tenant}.example`, firstName: 'Test', lastName: 'User' },
+  resource: 'sales-overview',
+  ...extra,
+});
