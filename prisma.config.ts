@@ -17,6 +17,15 @@ pg.Pool.prototype.query = async function patchedQuery(this: pg.Pool, ...args: un
   return result;
 } as typeof pg.Pool.prototype.query;
 
+// The WASM schema engine leaves a 10 s timer armed after its work is done, so every CLI call would
+// sit idle for 10 s before exiting. Long timers must not keep the CLI alive: unref them.
+const originalSetTimeout = globalThis.setTimeout;
+globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+  const timer = originalSetTimeout(callback, ms, ...args);
+  if ((ms ?? 0) >= 5_000) timer.unref();
+  return timer;
+}) as typeof setTimeout;
+
 export default defineConfig({
   experimental: { adapter: true },
   engine: 'js',
@@ -25,6 +34,7 @@ export default defineConfig({
   adapter: async () => {
     const connectionString = process.env.DATABASE_URL;
     if (!connectionString) throw new Error('DATABASE_URL is not set: the Prisma CLI needs a database to migrate');
-    return new PrismaPg({ connectionString, max: 1 });
+    // A short idle timeout lets the CLI exit as soon as it is done (pg keeps idle clients 10 s by default).
+    return new PrismaPg({ connectionString, max: 1, idleTimeoutMillis: 200 });
   },
 });

@@ -1,0 +1,78 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { TEST_SECRETS, TEST_SITE_URL } from './service.js';
+
+export const ROOT = join(import.meta.dirname ?? process.cwd(), '..', '..');
+const MAIN = join(ROOT, 'dist', 'main.js');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  baseUrl: string;
+  output: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `node dist/main.js` (the built service, as `npm start` runs it) and waits for its 'listening' log line (level info). */
+export async function startServiceProcess(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      METABASE_SITE_URL: TEST_SITE_URL,
+      ...TEST_SECRETS,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  let buffer = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start in time:\n${output.join('\n')}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        output.push(line);
+        if (line.includes('embedgate is listening')) {
+          clearTimeout(timer);
+          resolve(JSON.parse(line).port);
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited with ${code}:\n${output.join('\n')}`));
+    });
+  });
+  child.stdout!.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
+  return {
+    child,
+    baseUrl: `http://127.0.0.1:${port}`,
+    output,
+    stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+      return new Promise((resolve) => {
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      });
+    },
+  };
+}
+
+/** Runs the built CLI (`npm run cli -- ...` without the build step) and returns what it printed. */
+export function runCli(args: string[], env: Record<string, string | undefined>) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
