@@ -1,0 +1,112 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { ROOT, runCli, startServiceProcess } from '../support/process.js';
+import { Api, TEST_SECRETS, TEST_SITE_URL } from '../support/service.js';
+import { verifyGuestToken } from '../support/metabase-verifier.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+const boot = (env: Record<string, string | undefined>) =>
+  spawnSync(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+
+describe('boot', () => {
+  it.each([
+    ['METABASE_EMBEDDING_SECRET_KEY', { METABASE_EMBEDDING_SECRET_KEY: undefined }],
+    ['METABASE_JWT_SHARED_SECRET', { METABASE_JWT_SHARED_SECRET: 'too-short' }],
+    ['METABASE_JWT_SHARED_SECRET', { METABASE_JWT_SHARED_SECRET: TEST_SECRETS.METABASE_EMBEDDING_SECRET_KEY }],
+  ])('refuses to start when %s is missing or weak, naming it', (name, change) => {
+    const result = boot({ DATABASE_URL: db.url, METABASE_SITE_URL: TEST_SITE_URL, ...TEST_SECRETS, ...change });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(name);
+    expect(result.stdout).toBe('');
+  });
+
+  it('serves, answers readiness and the Swagger UI, and stops cleanly on SIGTERM', async () => {
+    const service = await startServiceProcess({ DATABASE_URL: db.url });
+    const api = new Api(service.baseUrl);
+    expect((await api.get('/health/ready')).body).toEqual({ status: 'ok', database: 'ok' });
+    const ui = await fetch(`${service.baseUrl}/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger-ui');
+    const lines = service.output.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(lines.some((l) => l.reqId && l.msg === 'request completed')).toBe(true);
+    expect(await service.stop('SIGTERM')).toBe(0);
+  });
+
+  it('with DATABASE_URL unset, runs the demo on an embedded Postgres and its printed curl gets an embed', async () => {
+    const service = await startServiceProcess({ DATABASE_URL: undefined, METABASE_SITE_URL: undefined, METABASE_EMBEDDING_SECRET_KEY: undefined, METABASE_JWT_SHARED_SECRET: undefined }, 120_000);
+    try {
+      for (let i = 0; i < 100 && !service.output.some((l) => l.includes('curl -s')); i++) await new Promise((r) => setTimeout(r, 100));
+      const curl = service.output.find((l) => l.includes('curl -s'))!.trim();
+      const printed = execFileSync('bash', ['-c', curl], { encoding: 'utf8' });
+      const answer = JSON.parse(printed);
+      expect(answer.mode).toBe('guest');
+      expect(answer.url).toMatch(/^http:\/\/localhost:3000\/embed\/dashboard\//);
+      const secrets = JSON.parse(execFileSync('cat', [join(ROOT, '.embedgate', 'demo-secrets.json')], { encoding: 'utf8' }));
+      expect(verifyGuestToken(answer.token, secrets.METABASE_EMBEDDING_SECRET_KEY).params).toEqual({ customer_id: ['acme-001'] });
+      expect(service.output.join('\n')).not.toContain(secrets.METABASE_EMBEDDING_SECRET_KEY);
+    } finally {
+      expect(await service.stop('SIGINT')).toBe(0);
+    }
+  });
+});
+
+describe('the CLI', () => {
+  it('keys create prints the new key alone on stdout, and it authenticates', async () => {
+    const result = runCli(['keys', 'create', '--role', 'admin', '--name', 'ops'], { DATABASE_URL: db.url });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^egk_[a-z2-7]{16}_[A-Za-z0-9_-]{43}\n$/);
+    expect(result.stderr).toMatch(/created admin key/);
+    const service = await startServiceProcess({ DATABASE_URL: db.url, MIGRATE_ON_START: 'false' });
+    try {
+      expect((await new Api(service.baseUrl, result.stdout.trim()).get('/v1/license')).status).toBe(200);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('npm run -s cli gives the same: the key alone on stdout', () => {
+    const result = spawnSync('npm', ['run', '-s', 'cli', '--', 'keys', 'create', '--role', 'finance', '--name', 'via-npm'], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: db.url },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^egk_[a-z2-7]{16}_[A-Za-z0-9_-]{43}\n$/);
+  });
+
+  it.each([
+    [['keys', 'create', '--role', 'app', '--name', 'x'], /--role must be admin or finance/],
+    [['keys', 'create', '--role', 'admin'], /--name is required/],
+    [['keys', 'create', '--role', 'admin', '--name', 'x', '--bogus'], /Unknown option/],
+    [['frobnicate'], /unknown command/],
+  ])('refuses %j with exit 2, usage on stderr and nothing on stdout', (args, message) => {
+    const result = runCli(args, { DATABASE_URL: db.url });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it('needs DATABASE_URL', () => {
+    const result = runCli(['keys', 'create', '--role', 'admin', '--name', 'x'], {});
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/DATABASE_URL is required/);
+  });
+
+  it('db migrate applies migrations and says so on stderr', () => {
+    const result = runCli(['db', 'migrate'], { DATABASE_URL: db.url });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/No pending migrations|successfully applied/);
+  });
+});

@@ -1,0 +1,55 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyMigrations, runPrismaCli } from '../../src/database/migrations.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { ROOT } from '../support/process.js';
+
+/** The schema as pg_dump sees it, without Prisma's own bookkeeping table. */
+function schemaOf(db: TestDatabase): string {
+  const dump = execFileSync('pg_dump', ['--schema-only', '--no-owner', '--no-privileges', '--exclude-table=_prisma_migrations', db.url], {
+    encoding: 'utf8',
+  });
+  return dump
+    .split('\n')
+    .filter((line) => !line.startsWith('--') && !line.startsWith('\\restrict') && !line.startsWith('\\unrestrict') && line.trim() !== '')
+    .join('\n');
+}
+
+describe('migrations', () => {
+  const databases: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const db of databases) await db.drop();
+  });
+  const emptyDatabase = async () => {
+    const db = await createTestDatabase({ empty: true });
+    databases.push(db);
+    return db;
+  };
+
+  it('applying every migration to an empty database gives exactly the schema in schema.prisma (no drift)', async () => {
+    const migrated = await emptyDatabase();
+    await applyMigrations(migrated.url, { serialize: true });
+    const fromSchema = await emptyDatabase();
+    const sql = await runPrismaCli(
+      ['migrate', 'diff', '--from-empty', '--to-schema-datamodel', join(ROOT, 'prisma', 'schema.prisma'), '--script'],
+      fromSchema.url,
+    );
+    const script = sql.slice(sql.indexOf('-- Create'));
+    expect(script.length).toBeGreaterThan(100);
+    execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-q', fromSchema.url], { input: script });
+    expect(schemaOf(migrated)).toEqual(schemaOf(fromSchema));
+  });
+
+  it('is safe when several instances start at once: each applies or waits, none fails, each migration once', async () => {
+    const db = await emptyDatabase();
+    await Promise.all([1, 2, 3].map(() => applyMigrations(db.url, { serialize: true })));
+    const applied = await db.query<{ migration_name: string; n: number }>(
+      'SELECT migration_name, count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL GROUP BY 1',
+    );
+    const onDisk = readFileSync(join(ROOT, 'prisma', 'migrations', 'migration_lock.toml'), 'utf8');
+    expect(onDisk).toContain('postgresql');
+    expect(applied.length).toBeGreaterThan(0);
+    expect(applied.every((m) => m.n === 1)).toBe(true);
+  });
+});
