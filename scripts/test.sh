@@ -5,4 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build >&2
 npx tsc -p tsconfig.json --noEmit
-NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning ${NODE_OPTIONS:-}" npx jest "$@"
+results="$(mktemp)"
+status=0
+NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning ${NODE_OPTIONS:-}" \
+  npx jest --json --outputFile="$results" "$@" || status=$?
+# One plain closing line, whatever the runner: "N passed, N failed".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' "$results" || true
+rm -f "$results"
+exit "$status"
