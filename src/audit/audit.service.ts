@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { PrismaService, type Db } from '../database/prisma.service.js';
 import type { Prisma } from '../generated/prisma/client.js';
@@ -47,10 +46,7 @@ export class AuditService {
 
   /** Newest first. */
   async list(filter: AuditFilter): Promise<Page<AuditView>> {
-    const cursor = decodeCursor(filter.cursor);
-    if (filter.cursor !== undefined && (cursor === undefined || !/^\d+$/.test(cursor))) {
-      throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
-    }
+    const cursor = decodeCursor(filter.cursor, (value) => /^\d{1,19}$/.test(value));
     const rows = await this.prisma.auditEvent.findMany({
       where: {
         type: filter.type,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApiError } from './api-error.js';
 
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = 50;
@@ -21,11 +22,15 @@ export interface Page<T> {
 
 export const encodeCursor = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
 
-/** Decodes a cursor; undefined for a cursor that is not one of ours (treated as a bad request by callers). */
-export function decodeCursor(cursor: string | undefined): string | undefined {
+/**
+ * Decodes a cursor from a previous page: undefined when none was given, 400 when it is not one of
+ * ours (`isValid` checks the decoded value's shape).
+ */
+export function decodeCursor(cursor: string | undefined, isValid: (value: string) => boolean = () => true): string | undefined {
   if (cursor === undefined) return undefined;
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  return Buffer.from(cursor, 'base64url').toString('utf8');
+  const value = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  if (!value || !isValid(value)) throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
+  return value;
 }
 
 /** Builds a page from limit+1 fetched rows. */

@@ -80,12 +80,12 @@ export class EmbedsService {
     let seat: { held: HeldSeat; isNew: boolean } | undefined;
     if (decision.mode === 'sso' && subject.tenant) {
       const email = normalizeEmail(request.user.email!);
-      let result = await this.seats.acquire(subject.tenant.id, { id: request.user.id, email }, actorOf(principal));
+      let result = await this.seats.acquire(subject.tenant, { id: request.user.id, email }, actorOf(principal));
       if (result.outcome === 'tenant-changed') {
         // An admin changed the tenant meanwhile (tier, suspension): decide again on what it is now.
         subject = await this.load(principal, request);
         decision = this.decide(subject, request, 'available');
-        result = decision.mode === 'sso' ? await this.seats.acquire(subject.tenant!.id, { id: request.user.id, email }, actorOf(principal)) : result;
+        result = decision.mode === 'sso' ? await this.seats.acquire(subject.tenant!, { id: request.user.id, email }, actorOf(principal)) : result;
         if (decision.mode === 'sso' && result.outcome === 'tenant-changed') {
           throw new ApiError(409, 'conflict', 'the tenant is being changed; retry');
         }

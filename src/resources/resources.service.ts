@@ -80,7 +80,6 @@ export class ResourcesService {
 
   async list(limit: number, cursor?: string): Promise<Page<ResourceView>> {
     const after = decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
     const rows = await this.prisma.resource.findMany({
       where: after ? { key: { gt: after } } : undefined,
       orderBy: { key: 'asc' },

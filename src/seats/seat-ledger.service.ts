@@ -63,17 +63,18 @@ export class SeatLedger {
   }
 
   /** Reuses the user's seat, or takes a new one if the tenant cap and the budget allow. */
-  async acquire(tenantId: string, user: { id: string; email: string }, actor: string): Promise<AcquireResult> {
+  async acquire(tenant: { id: string; slug: string }, user: { id: string; email: string }, actor: string): Promise<AcquireResult> {
+    const tenantId = tenant.id;
     const held = await this.touch(tenantId, user.id);
     if (held) return { outcome: 'held', seat: held };
     try {
       const seat = await this.prisma.$transaction(async (tx) => {
-        const tenant = await tx.$queryRaw<{ seats_held: number }[]>`
+        const tenantRow = await tx.$queryRaw<{ seats_held: number }[]>`
           UPDATE tenants SET seats_held = seats_held + 1
           WHERE id = ${tenantId}::uuid AND status = 'active' AND tier = 'drill'
             AND (seat_cap IS NULL OR seats_held < seat_cap)
           RETURNING seats_held`;
-        if (tenant.length === 0) {
+        if (tenantRow.length === 0) {
           const [current] = await tx.$queryRaw<{ status: string; tier: string }[]>`
             SELECT status::text, tier::text FROM tenants WHERE id = ${tenantId}::uuid`;
           throw new NoSeat(current?.status === 'active' && current.tier === 'drill' ? 'cap-exhausted' : 'tenant-changed');
@@ -91,7 +92,13 @@ export class SeatLedger {
         await tx.$executeRaw`
           INSERT INTO seat_events (seat_id, tenant_id, user_id, kind, reason, actor, seats_held_after, tenant_held_after, seat_budget)
           VALUES (${inserted[0].id}::uuid, ${tenantId}::uuid, ${user.id}, 'allocated', 'first-embed', ${actor},
-                  ${license[0].seats_held}, ${tenant[0].seats_held}, ${license[0].seat_budget})`;
+                  ${license[0].seats_held}, ${tenantRow[0].seats_held}, ${license[0].seat_budget})`;
+        await this.audit.record(tx, {
+          type: 'seat.allocated',
+          actor,
+          tenantSlug: tenant.slug,
+          data: { seatId: inserted[0].id, userId: user.id, reason: 'first-embed', seatsHeld: license[0].seats_held, seatBudget: license[0].seat_budget },
+        });
         return toHeldSeat(inserted[0]);
       }, TX_OPTIONS);
       return { outcome: 'allocated', seat };
@@ -123,12 +130,13 @@ export class SeatLedger {
   async release(seatId: string, reason: string, actor: string): Promise<{ id: string; tenantId: string; userId: string }> {
     if (!UUID.test(seatId)) throw new ApiError(404, 'seat_not_found', 'seat not found');
     return this.prisma.$transaction(async (tx) => {
-      const [owner] = await tx.$queryRaw<{ tenant_id: string }[]>`SELECT tenant_id FROM seats WHERE id = ${seatId}::uuid`;
+      const [owner] = await tx.$queryRaw<{ tenant_id: string; slug: string }[]>`
+        SELECT s.tenant_id, t.slug FROM seats s JOIN tenants t ON t.id = s.tenant_id WHERE s.id = ${seatId}::uuid`;
       if (!owner) throw new ApiError(404, 'seat_not_found', 'seat not found');
       await tx.$queryRaw`SELECT id FROM tenants WHERE id = ${owner.tenant_id}::uuid FOR UPDATE`;
       const released = await this.deleteSeats(tx, owner.tenant_id, reason, actor, seatId);
       if (released.length === 0) throw new ApiError(404, 'seat_not_found', 'seat not found');
-      await this.audit.record(tx, { type: 'seat.released', actor, data: { seatId, userId: released[0].user_id, reason } });
+      await this.audit.record(tx, { type: 'seat.released', actor, tenantSlug: owner.slug, data: { seatId, userId: released[0].user_id, reason } });
       return { id: released[0].id, tenantId: owner.tenant_id, userId: released[0].user_id };
     }, TX_OPTIONS);
   }
@@ -170,11 +178,11 @@ export class SeatLedger {
   }
 
   async list(filter: { tenantId?: string; limit: number; cursor?: string }): Promise<Page<SeatView>> {
-    const after = decodeCursor(filter.cursor);
+    const after = decodeCursor(filter.cursor, (value) => {
+      const [time, id] = value.split('|');
+      return UUID.test(id ?? '') && !Number.isNaN(Date.parse(time));
+    });
     const [afterTime, afterId] = after?.split('|') ?? [];
-    if (filter.cursor !== undefined && (!afterTime || !afterId || !UUID.test(afterId) || Number.isNaN(Date.parse(afterTime)))) {
-      throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
-    }
     const rows = await this.prisma.seat.findMany({
       where: {
         tenantId: filter.tenantId,

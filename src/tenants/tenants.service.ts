@@ -81,7 +81,6 @@ export class TenantsService {
 
   async list(limit: number, cursor?: string): Promise<Page<TenantView>> {
     const after = decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
     const rows = await this.prisma.tenant.findMany({
       where: after ? { slug: { gt: after } } : undefined,
       orderBy: { slug: 'asc' },

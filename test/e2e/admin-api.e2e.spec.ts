@@ -299,7 +299,7 @@ describe('GET /v1/audit', () => {
     const all = await service.admin.get('/v1/audit?limit=200');
     expect(all.status).toBe(200);
     const types = new Set(all.body.items.map((e: { type: string }) => e.type));
-    for (const type of ['tenant.created', 'tenant.updated', 'tenant.tier_changed', 'resource.created', 'app.created', 'key.created', 'key.revoked', 'license.budget_changed', 'seat.released']) {
+    for (const type of ['tenant.created', 'tenant.updated', 'tenant.tier_changed', 'resource.created', 'app.created', 'key.created', 'key.revoked', 'license.budget_changed', 'seat.allocated', 'seat.released']) {
       expect(types).toContain(type);
     }
     const ids = all.body.items.map((e: { id: string }) => Number(e.id));

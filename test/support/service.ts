@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { pino } from 'pino';
@@ -8,9 +9,10 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { PrismaService } from '../../src/database/prisma.service.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
+/** Fresh for every test file: a 64-hex-character guest key (as Metabase generates) and an SSO secret. */
 export const TEST_SECRETS = {
-  METABASE_EMBEDDING_SECRET_KEY: 'a3f1c0de9b7e4d2a8c6b5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b',
-  METABASE_JWT_SHARED_SECRET: 'jwt-sso-shared-secret-for-tests-0123456789abcdef',
+  METABASE_EMBEDDING_SECRET_KEY: randomBytes(32).toString('hex'),
+  METABASE_JWT_SHARED_SECRET: `sso-${randomBytes(24).toString('base64url')}`,
 };
 export const TEST_SITE_URL = 'https://metabase.test.example';
 
