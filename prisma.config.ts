@@ -1,5 +1,6 @@
 // Prisma CLI configuration: WASM schema engine over the pg driver adapter, so that
-// `prisma migrate deploy` runs without downloading the Rust engines (see docs/toolchain notes).
+// `prisma migrate deploy` runs without downloading the Rust engines. Three workarounds below, each
+// for a bug of the WASM engine or the adapter that Prisma 6.19 ships with.
 import { defineConfig } from 'prisma/config';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -35,6 +36,23 @@ export default defineConfig({
     const connectionString = process.env.DATABASE_URL;
     if (!connectionString) throw new Error('DATABASE_URL is not set: the Prisma CLI needs a database to migrate');
     // A short idle timeout lets the CLI exit as soon as it is done (pg keeps idle clients 10 s by default).
-    return new PrismaPg({ connectionString, max: 1, idleTimeoutMillis: 200 });
+    const factory = new PrismaPg({ connectionString, max: 1, idleTimeoutMillis: 200 });
+    // @prisma/adapter-pg 6.19 runs a migration script by splitting it on every ";", which breaks
+    // semicolons inside comments, quoted strings and dollar-quoted function bodies. Send the script as
+    // one simple query instead, as Prisma's native engine does (Postgres runs it statement by statement).
+    const connect = factory.connect.bind(factory);
+    factory.connect = async () => {
+      const adapter = await connect();
+      const internals = adapter as unknown as { client: pg.PoolClient; onError(error: unknown): never };
+      adapter.executeScript = async (script: string) => {
+        try {
+          await internals.client.query(script);
+        } catch (error) {
+          internals.onError(error);
+        }
+      };
+      return adapter;
+    };
+    return factory;
   },
 });
