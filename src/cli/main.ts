@@ -1,51 +1,97 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
-import { ConfigError, loadDatabaseUrl, processEnv } from '../config/config.js';
+import { ApiError } from '../common/api-error.js';
+import { ConfigError, loadCliConfig, processEnv, type CliConfig } from '../config/config.js';
 import { applyMigrations } from '../database/migrations.js';
 import { PrismaService } from '../database/prisma.service.js';
+import { LicenseReconciliation } from '../license/license-reconciliation.service.js';
+import { DeactivationOutbox } from '../metabase/deactivation-outbox.service.js';
+import { SeatLedger } from '../seats/seat-ledger.service.js';
 
 const USAGE = `usage:
   npm run cli -- keys create --role admin|finance --name <name>   create a key; prints it alone on stdout
+  npm run cli -- seats reclaim --idle-days <n> [--dry-run]        release seats unused for n days (JSON on stdout)
+  npm run cli -- license reconcile                                 compare seats with Metabase's users (JSON on stdout)
   npm run cli -- db migrate                                        apply pending migrations
-Environment: DATABASE_URL (required).`;
+Environment: DATABASE_URL (required); METABASE_API_KEY with METABASE_API_URL or METABASE_SITE_URL
+for license reconcile.`;
 
 /** Messages go to stderr; stdout carries only the command's result, so scripts can capture it. */
 const say = (message: string) => process.stderr.write(`${message}\n`);
+const print = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+
+class UsageError extends Error {}
+
+/** The services the commands use, wired by hand: no HTTP server, no background workers. */
+function services(config: CliConfig) {
+  const prisma = new PrismaService({ databaseUrl: config.databaseUrl, databasePoolSize: 2 });
+  const audit = new AuditService(prisma);
+  const outbox = new DeactivationOutbox(prisma, new SchedulerRegistry(), { metabase: { api: config.metabaseApi }, outbox: { intervalSeconds: 5 } });
+  const ledger = new SeatLedger(prisma, audit, outbox);
+  return { prisma, audit, outbox, ledger, keys: new ApiKeysService(prisma) };
+}
+
+async function withServices<T>(fn: (s: ReturnType<typeof services>) => Promise<T>): Promise<T> {
+  const s = services(loadCliConfig(processEnv()));
+  try {
+    return await fn(s);
+  } finally {
+    await s.prisma.$disconnect();
+  }
+}
 
 async function keysCreate(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string' }, name: { type: 'string' } }, strict: true });
   if (values.role !== 'admin' && values.role !== 'finance') throw new UsageError('--role must be admin or finance');
+  const role = values.role;
   const name = values.name?.trim();
   if (!name) throw new UsageError('--name is required');
-  const prisma = new PrismaService({ databaseUrl: loadDatabaseUrl(processEnv()), databasePoolSize: 1 });
-  try {
-    const keys = new ApiKeysService(prisma);
-    const audit = new AuditService(prisma);
-    const key = await prisma.$transaction(async (tx) => {
-      const created = await keys.create(tx, { role: values.role as 'admin' | 'finance', name });
-      await audit.record(tx, { type: 'key.created', actor: 'cli', data: { id: created.id, role: values.role, name } });
+  const key = await withServices(({ prisma, keys, audit }) =>
+    prisma.$transaction(async (tx) => {
+      const created = await keys.create(tx, { role, name });
+      await audit.record(tx, { type: 'key.created', actor: 'cli', data: { id: created.id, role, name } });
       return created;
-    });
-    say(`created ${values.role} key ${key.id} ('${name}'); it is shown once:`);
-    process.stdout.write(`${key.apiKey}\n`);
-  } finally {
-    await prisma.$disconnect();
-  }
+    }),
+  );
+  say(`created ${role} key ${key.id} ('${name}'); it is shown once:`);
+  print(key.apiKey);
 }
 
-class UsageError extends Error {}
+async function seatsReclaim(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'idle-days': { type: 'string' }, 'dry-run': { type: 'boolean' } }, strict: true });
+  const idleDays = Number(values['idle-days']);
+  if (!values['idle-days'] || !Number.isInteger(idleDays) || idleDays < 1) throw new UsageError('--idle-days must be a positive whole number');
+  const result = await withServices(({ ledger }) => ledger.reclaim(idleDays, values['dry-run'] ?? false, 'cli'));
+  say(`${result.dryRun ? 'would release' : 'released'} ${result.count} seats unused since ${result.cutoff}`);
+  print(result);
+}
+
+async function licenseReconcile(): Promise<void> {
+  const config = loadCliConfig(processEnv());
+  const report = await withServices(({ ledger, outbox }) => new LicenseReconciliation(ledger, outbox, { metabase: { api: config.metabaseApi } }).reconcile());
+  say(`${report.billedWithoutSeat.length} Metabase users billed without a seat; ${report.seatsWithoutActiveUser.length} seats without an active Metabase user`);
+  print(report);
+}
 
 async function main(argv: string[]): Promise<void> {
   const [group, command, ...rest] = argv;
-  if (group === 'keys' && command === 'create') return keysCreate(rest);
-  if (group === 'db' && command === 'migrate') {
-    const output = await applyMigrations(loadDatabaseUrl(processEnv()), { serialize: true });
-    say(output.trim());
-    return;
+  const name = [group, command].filter(Boolean).join(' ');
+  switch (name) {
+    case 'keys create':
+      return keysCreate(rest);
+    case 'seats reclaim':
+      return seatsReclaim(rest);
+    case 'license reconcile':
+      return licenseReconcile();
+    case 'db migrate':
+      say((await applyMigrations(loadCliConfig(processEnv()).databaseUrl, { serialize: true })).trim());
+      return;
+    default:
+      throw new UsageError(group ? `unknown command: ${name}` : 'no command given');
   }
-  throw new UsageError(group ? `unknown command: ${[group, command].filter(Boolean).join(' ')}` : 'no command given');
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
@@ -53,6 +99,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     say(`${(error as Error).message}\n${USAGE}`);
     process.exit(2);
   }
-  say(error instanceof ConfigError ? error.message : `failed: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof ConfigError || error instanceof ApiError) say(error.message);
+  else say(`failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -37,8 +37,7 @@ const integer = (name: string, min: number, max: number) =>
     .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
 
 /** The environment embedgate reads, and what each variable becomes. */
-export const envSchema = z
-  .object({
+export const envObject = z.object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
     DATABASE_URL: z
       .string()
@@ -60,10 +59,20 @@ export const envSchema = z
     ROLE_GROUPS: jsonOf('ROLE_GROUPS', z.partialRecord(z.enum(['viewer', 'analyst']), groupNames)).default({
       analyst: ['Analysts'],
     }),
+    METABASE_API_URL: z
+      .url({ protocol: /^https?$/, error: 'METABASE_API_URL must be an http(s) URL' })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
+    METABASE_API_KEY: z.string().min(8, 'METABASE_API_KEY looks too short to be a Metabase API key').optional(),
+    METABASE_API_TIMEOUT_MS: integer('METABASE_API_TIMEOUT_MS', 100, 120_000).default(5_000),
+    OUTBOX_INTERVAL_SECONDS: integer('OUTBOX_INTERVAL_SECONDS', 1, 3_600).default(5),
+    RECLAIM_INTERVAL_MINUTES: integer('RECLAIM_INTERVAL_MINUTES', 0, 525_600).default(0),
+    RECLAIM_IDLE_DAYS: integer('RECLAIM_IDLE_DAYS', 1, 3_650).default(30),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-  })
-  .superRefine((env, ctx) => {
+});
+
+export const envSchema = envObject.superRefine((env, ctx) => {
     if (env.METABASE_EMBEDDING_SECRET_KEY === env.METABASE_JWT_SHARED_SECRET) {
       ctx.addIssue({
         code: 'custom',

@@ -1,4 +1,4 @@
-import { envSchema, type Env } from './config.schema.js';
+import { envObject, envSchema, type Env } from './config.schema.js';
 
 /** The validated configuration, read once at boot. Nothing outside src/config reads process.env. */
 export interface Config {
@@ -17,7 +17,12 @@ export interface Config {
     jwtSharedSecret: string;
     guestTokenTtlSeconds: number;
     ssoTokenTtlSeconds: number;
+    /** The Metabase API (users, deactivation); undefined when no API key is configured: then it is off. */
+    api?: { url: string; key: string; timeoutMs: number };
   };
+  outbox: { intervalSeconds: number };
+  /** Idle-seat reclamation on a schedule; intervalMinutes 0 means off. */
+  reclaim: { intervalMinutes: number; idleDays: number };
   groups: {
     internal: string[];
     external: string[];
@@ -62,7 +67,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       jwtSharedSecret: e.METABASE_JWT_SHARED_SECRET,
       guestTokenTtlSeconds: e.GUEST_TOKEN_TTL_SECONDS,
       ssoTokenTtlSeconds: e.SSO_TOKEN_TTL_SECONDS,
+      api: e.METABASE_API_KEY
+        ? { url: e.METABASE_API_URL ?? e.METABASE_SITE_URL, key: e.METABASE_API_KEY, timeoutMs: e.METABASE_API_TIMEOUT_MS }
+        : undefined,
     },
+    outbox: { intervalSeconds: e.OUTBOX_INTERVAL_SECONDS },
+    reclaim: { intervalMinutes: e.RECLAIM_INTERVAL_MINUTES, idleDays: e.RECLAIM_IDLE_DAYS },
     groups: { internal: e.GROUPS_INTERNAL, external: e.GROUPS_EXTERNAL, byRole: e.ROLE_GROUPS },
   };
 }
@@ -72,10 +82,30 @@ export function processEnv(): Record<string, string | undefined> {
   return process.env;
 }
 
-/** The CLI needs only the database: it validates DATABASE_URL alone. */
-export function loadDatabaseUrl(env: Record<string, string | undefined>): string {
-  const parsed = envSchema.shape.DATABASE_URL.safeParse(env.DATABASE_URL || undefined);
-  if (!parsed.success) throw new ConfigError([parsed.error.issues[0].message]);
-  if (!parsed.data) throw new ConfigError(['DATABASE_URL is required: the command acts on that database']);
-  return parsed.data;
+/** What the CLI needs: the database, and the Metabase API for the commands that talk to it. */
+export interface CliConfig {
+  databaseUrl: string;
+  metabaseApi?: NonNullable<Config['metabase']['api']>;
+}
+
+const cliSchema = envObject.pick({
+  DATABASE_URL: true,
+  METABASE_SITE_URL: true,
+  METABASE_API_URL: true,
+  METABASE_API_KEY: true,
+  METABASE_API_TIMEOUT_MS: true,
+}).partial({ METABASE_SITE_URL: true });
+
+/** The CLI's configuration: DATABASE_URL is required; the Metabase secrets are not. */
+export function loadCliConfig(env: Record<string, string | undefined>): CliConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = cliSchema.safeParse(cleaned);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0] ?? '')}: ${i.message}`));
+  const e = parsed.data;
+  if (!e.DATABASE_URL) throw new ConfigError(['DATABASE_URL is required: the command acts on that database']);
+  const apiUrl = e.METABASE_API_URL ?? e.METABASE_SITE_URL;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    metabaseApi: e.METABASE_API_KEY && apiUrl ? { url: apiUrl, key: e.METABASE_API_KEY, timeoutMs: e.METABASE_API_TIMEOUT_MS } : undefined,
+  };
 }

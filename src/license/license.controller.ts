@@ -6,6 +6,7 @@ import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { Roles } from '../auth/roles.decorator.js';
 import { ApiBodyFrom } from '../common/openapi.js';
 import { validBody } from '../common/zod-validation.pipe.js';
+import { LicenseReconciliation } from './license-reconciliation.service.js';
 import { LicenseService } from './license.service.js';
 
 const setBudgetSchema = z.strictObject({
@@ -17,13 +18,25 @@ const setBudgetSchema = z.strictObject({
 @ApiBearerAuth()
 @Controller('v1/license')
 export class LicenseController {
-  constructor(private readonly license: LicenseService) {}
+  constructor(
+    private readonly license: LicenseService,
+    private readonly reconciliation: LicenseReconciliation,
+  ) {}
 
   @Get()
   @Roles('admin', 'finance')
   @ApiOperation({ summary: 'Seat budget, seats held and available, by tenant' })
   get() {
     return this.license.get();
+  }
+
+  @Get('reconciliation')
+  @Roles('admin', 'finance')
+  @ApiOperation({
+    summary: 'Metabase users billed without a seat, and seats whose Metabase user is missing or inactive (needs METABASE_API_KEY)',
+  })
+  reconcile() {
+    return this.reconciliation.reconcile();
   }
 
   @Put()

@@ -1,6 +1,14 @@
 import { Module } from '@nestjs/common';
+import { MetabaseModule } from '../metabase/metabase.module.js';
+import { SeatsModule } from '../seats/seats.module.js';
+import { LicenseReconciliation } from './license-reconciliation.service.js';
 import { LicenseController } from './license.controller.js';
 import { LicenseService } from './license.service.js';
 
-@Module({ providers: [LicenseService], controllers: [LicenseController], exports: [LicenseService] })
+@Module({
+  imports: [SeatsModule, MetabaseModule],
+  providers: [LicenseService, LicenseReconciliation],
+  controllers: [LicenseController],
+  exports: [LicenseService],
+})
 export class LicenseModule {}

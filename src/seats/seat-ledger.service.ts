@@ -3,6 +3,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { PrismaService, type Db } from '../database/prisma.service.js';
+import { DeactivationOutbox } from '../metabase/deactivation-outbox.service.js';
 import type { SeatAvailability } from '../policy/decide-embed.js';
 
 export interface HeldSeat {
@@ -51,6 +52,7 @@ export class SeatLedger {
   constructor(
     private readonly prisma: PrismaService,
     private readonly audit: AuditService,
+    private readonly outbox: DeactivationOutbox,
   ) {}
 
   /** The seat the user holds, its lastUsedAt moved to now; null if none. */
@@ -134,7 +136,7 @@ export class SeatLedger {
         SELECT s.tenant_id, t.slug FROM seats s JOIN tenants t ON t.id = s.tenant_id WHERE s.id = ${seatId}::uuid`;
       if (!owner) throw new ApiError(404, 'seat_not_found', 'seat not found');
       await tx.$queryRaw`SELECT id FROM tenants WHERE id = ${owner.tenant_id}::uuid FOR UPDATE`;
-      const released = await this.deleteSeats(tx, owner.tenant_id, reason, actor, seatId);
+      const released = await this.deleteSeats(tx, owner.tenant_id, reason, actor, { seatId });
       if (released.length === 0) throw new ApiError(404, 'seat_not_found', 'seat not found');
       await this.audit.record(tx, { type: 'seat.released', actor, tenantSlug: owner.slug, data: { seatId, userId: released[0].user_id, reason } });
       return { id: released[0].id, tenantId: owner.tenant_id, userId: released[0].user_id };
@@ -146,15 +148,27 @@ export class SeatLedger {
    * tenant row (it has just updated it). Returns how many seats were released.
    */
   async releaseAllOfTenant(tx: Db, tenantId: string, reason: string, actor: string): Promise<number> {
-    return (await this.deleteSeats(tx, tenantId, reason, actor)).length;
+    return (await this.deleteSeats(tx, tenantId, reason, actor, 'all')).length;
   }
 
-  private async deleteSeats(tx: Db, tenantId: string, reason: string, actor: string, seatId?: string) {
-    const deleted = seatId
-      ? await tx.$queryRaw<{ id: string; user_id: string }[]>`
-          DELETE FROM seats WHERE id = ${seatId}::uuid AND tenant_id = ${tenantId}::uuid RETURNING id, user_id`
-      : await tx.$queryRaw<{ id: string; user_id: string }[]>`
-          DELETE FROM seats WHERE tenant_id = ${tenantId}::uuid RETURNING id, user_id`;
+  /**
+   * Deletes seats of one tenant (one seat, all of them, or those idle since a cutoff) inside the
+   * caller's transaction, which holds the tenant row; moves the counters, writes one immutable event
+   * per seat and queues each user's Metabase deactivation.
+   */
+  private async deleteSeats(tx: Db, tenantId: string, reason: string, actor: string, which: { seatId: string } | { idleSince: Date } | 'all') {
+    type Deleted = { id: string; user_id: string; email: string; held_since: Date; last_used_at: Date };
+    const deleted =
+      which === 'all'
+        ? await tx.$queryRaw<Deleted[]>`
+            DELETE FROM seats WHERE tenant_id = ${tenantId}::uuid RETURNING id, user_id, email, held_since, last_used_at`
+        : 'seatId' in which
+          ? await tx.$queryRaw<Deleted[]>`
+              DELETE FROM seats WHERE id = ${which.seatId}::uuid AND tenant_id = ${tenantId}::uuid
+              RETURNING id, user_id, email, held_since, last_used_at`
+          : await tx.$queryRaw<Deleted[]>`
+              DELETE FROM seats WHERE tenant_id = ${tenantId}::uuid AND last_used_at < ${which.idleSince}
+              RETURNING id, user_id, email, held_since, last_used_at`;
     const n = deleted.length;
     if (n === 0) return deleted;
     const [tenant] = await tx.$queryRaw<{ seats_held: number }[]>`
@@ -174,7 +188,60 @@ export class SeatLedger {
       seatBudget: license.seat_budget,
     }));
     await tx.seatEvent.createMany({ data: events });
+    await this.outbox.enqueue(tx, deleted.map((seat) => ({ email: seat.email, seatId: seat.id, reason })));
     return deleted;
+  }
+
+  /**
+   * Releases the seats not used for idleDays (reason "idle"), tenant by tenant, each in its own
+   * transaction; a seat used again meanwhile is kept (the cutoff is checked again under the lock).
+   * With dryRun, only lists them.
+   */
+  async reclaim(idleDays: number, dryRun: boolean, actor: string, now = new Date()) {
+    const cutoff = new Date(now.getTime() - idleDays * 86_400_000);
+    const idle = await this.prisma.seat.findMany({
+      where: { lastUsedAt: { lt: cutoff } },
+      orderBy: [{ tenantId: 'asc' }, { lastUsedAt: 'asc' }],
+      include: { tenant: { select: { slug: true } } },
+    });
+    const view = (seat: (typeof idle)[number]) => ({
+      id: seat.id,
+      tenant: seat.tenant.slug,
+      userId: seat.userId,
+      email: seat.email,
+      heldSince: seat.heldSince.toISOString(),
+      lastUsedAt: seat.lastUsedAt.toISOString(),
+    });
+    if (dryRun) return { idleDays, dryRun, cutoff: cutoff.toISOString(), count: idle.length, seats: idle.map(view) };
+
+    const released: SeatView[] = [];
+    for (const [tenantId, slug] of new Map(idle.map((seat) => [seat.tenantId, seat.tenant.slug]))) {
+      const seats = await this.prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT id FROM tenants WHERE id = ${tenantId}::uuid FOR UPDATE`;
+        const deleted = await this.deleteSeats(tx, tenantId, 'idle', actor, { idleSince: cutoff });
+        if (deleted.length) {
+          await this.audit.record(tx, { type: 'seats.reclaimed', actor, tenantSlug: slug, data: { idleDays, released: deleted.length } });
+        }
+        return deleted;
+      }, TX_OPTIONS);
+      released.push(
+        ...seats.map((seat) => ({
+          id: seat.id,
+          tenant: slug,
+          userId: seat.user_id,
+          email: seat.email,
+          heldSince: seat.held_since.toISOString(),
+          lastUsedAt: seat.last_used_at.toISOString(),
+        })),
+      );
+    }
+    return { idleDays, dryRun, cutoff: cutoff.toISOString(), count: released.length, seats: released };
+  }
+
+  /** Every seat held, with its email: what Metabase should have as active users. */
+  async allHeld(): Promise<{ id: string; tenant: string; userId: string; email: string }[]> {
+    const seats = await this.prisma.seat.findMany({ include: { tenant: { select: { slug: true } } }, orderBy: { heldSince: 'asc' } });
+    return seats.map((seat) => ({ id: seat.id, tenant: seat.tenant.slug, userId: seat.userId, email: seat.email }));
   }
 
   async list(filter: { tenantId?: string; limit: number; cursor?: string }): Promise<Page<SeatView>> {

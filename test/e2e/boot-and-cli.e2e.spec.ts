@@ -63,7 +63,7 @@ describe('boot', () => {
 
 describe('the CLI', () => {
   it('keys create prints the new key alone on stdout, and it authenticates', async () => {
-    const result = runCli(['keys', 'create', '--role', 'admin', '--name', 'ops'], { DATABASE_URL: db.url });
+    const result = await runCli(['keys', 'create', '--role', 'admin', '--name', 'ops'], { DATABASE_URL: db.url });
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^egk_[a-z2-7]{16}_[A-Za-z0-9_-]{43}\n$/);
     expect(result.stderr).toMatch(/created admin key/);
@@ -91,21 +91,21 @@ describe('the CLI', () => {
     [['keys', 'create', '--role', 'admin'], /--name is required/],
     [['keys', 'create', '--role', 'admin', '--name', 'x', '--bogus'], /Unknown option/],
     [['frobnicate'], /unknown command/],
-  ])('refuses %j with exit 2, usage on stderr and nothing on stdout', (args, message) => {
-    const result = runCli(args, { DATABASE_URL: db.url });
+  ])('refuses %j with exit 2, usage on stderr and nothing on stdout', async (args, message) => {
+    const result = await runCli(args, { DATABASE_URL: db.url });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
   });
 
-  it('needs DATABASE_URL', () => {
-    const result = runCli(['keys', 'create', '--role', 'admin', '--name', 'x'], {});
+  it('needs DATABASE_URL', async () => {
+    const result = await runCli(['keys', 'create', '--role', 'admin', '--name', 'x'], {});
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/DATABASE_URL is required/);
   });
 
-  it('db migrate applies migrations and says so on stderr', () => {
-    const result = runCli(['db', 'migrate'], { DATABASE_URL: db.url });
+  it('db migrate applies migrations and says so on stderr', async () => {
+    const result = await runCli(['db', 'migrate'], { DATABASE_URL: db.url });
     expect(result.status).toBe(0);
     expect(result.stderr).toMatch(/No pending migrations|successfully applied/);
   });

@@ -129,7 +129,7 @@ describe('the seat ledger with two service processes on one Postgres', () => {
   });
 
   it('an admin key made by the CLI works against every instance', async () => {
-    const cli = runCli(['keys', 'create', '--role', 'admin', '--name', 'multi-admin'], { DATABASE_URL: service.db.url });
+    const cli = await runCli(['keys', 'create', '--role', 'admin', '--name', 'multi-admin'], { DATABASE_URL: service.db.url });
     expect(cli.status).toBe(0);
     const key = cli.stdout.trim();
     for (const instance of instances) {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { TEST_SECRETS, TEST_SITE_URL } from './service.js';
 
@@ -66,13 +66,22 @@ export async function startServiceProcess(env: Record<string, string | undefined
   };
 }
 
-/** Runs the built CLI (`npm run cli -- ...` without the build step) and returns what it printed. */
-export function runCli(args: string[], env: Record<string, string | undefined>) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
+/**
+ * Runs the built CLI (`npm run cli -- ...` without the build step) and returns what it printed.
+ * Asynchronous, so servers in this process (a fake Metabase) keep answering while it runs.
+ */
+export async function runCli(args: string[], env: Record<string, string | undefined>) {
+  const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const status: number | null = await new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  clearTimeout(timer);
+  return { status, stdout, stderr };
 }

@@ -1,0 +1,50 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CONFIG, type Config } from '../config/config.js';
+import { PrismaService } from '../database/prisma.service.js';
+import { SeatLedger } from './seat-ledger.service.js';
+
+/** Advisory-lock key of the reclamation job ("recl"): one instance at a time runs it. */
+const RECLAIM_LOCK_KEY = 0x7265636c;
+
+/**
+ * Idle-seat reclamation on a schedule (RECLAIM_INTERVAL_MINUTES; off by default). Every instance
+ * ticks, but a transaction-scoped Postgres advisory lock lets only one of them run it at a time.
+ */
+@Injectable()
+export class SeatReclaimScheduler implements OnApplicationBootstrap {
+  private readonly logger = new Logger('SeatReclaimScheduler');
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly ledger: SeatLedger,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const { intervalMinutes, idleDays } = this.config.reclaim;
+    if (intervalMinutes === 0) return;
+    this.logger.log(`reclaiming seats idle for ${idleDays} days every ${intervalMinutes} minutes`);
+    this.scheduler.addInterval('seat-reclaim', setInterval(() => void this.runOnce(), intervalMinutes * 60_000));
+  }
+
+  /** Runs one reclamation if no other instance is running one; null when another held the lock. */
+  async runOnce(): Promise<{ count: number } | null> {
+    try {
+      return await this.prisma.$transaction(
+        async (tx) => {
+          const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${RECLAIM_LOCK_KEY}) AS locked`;
+          if (!locked) return null;
+          const result = await this.ledger.reclaim(this.config.reclaim.idleDays, false, 'scheduler');
+          if (result.count) this.logger.log(`released ${result.count} seats idle for ${result.idleDays} days`);
+          return { count: result.count };
+        },
+        { maxWait: 10_000, timeout: 30 * 60_000 },
+      );
+    } catch (error) {
+      this.logger.warn(`scheduled reclamation failed: ${(error as Error).message}`);
+      return null;
+    }
+  }
+}
