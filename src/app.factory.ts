@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet from '@fastify/helmet';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
@@ -50,6 +51,14 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     bodyParser: false,
   });
   app.useGlobalFilters(new AllExceptionsFilter());
+  // Standard security headers; the Swagger UI at /docs needs its own inline styles.
+  await app.register(helmet as never, {
+    contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } },
+  });
+  // CORS is off unless CORS_ORIGINS lists the origins allowed to call the API from a browser.
+  if (config.corsOrigins?.length) {
+    app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'x-request-id'] });
+  }
 
   const document = SwaggerModule.createDocument(
     app,

@@ -8,6 +8,7 @@ import { CoreModule } from './database/core.module.js';
 import { EmbedsModule } from './embeds/embeds.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LicenseModule } from './license/license.module.js';
+import { RateLimitsModule } from './rate-limits/rate-limits.module.js';
 import { ResourcesModule } from './resources/resources.module.js';
 import { SeatsModule } from './seats/seats.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
@@ -20,6 +21,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config),
         ScheduleModule.forRoot(),
+        RateLimitsModule,
         AuthModule,
         TenantsModule,
         ResourcesModule,

@@ -21,6 +21,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  if (!demoEnv.demo && !demoEnv.env.PUBLIC_URL) {
+    logger.warn(`PUBLIC_URL is unset: SSO launch links will point at ${config.publicUrl}; set it to where browsers reach embedgate`);
+  }
 
   let embedded: EmbeddedPostgres | undefined;
   if (!config.databaseUrl) {

@@ -2,6 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../common/api-error.js';
+import { RateLimits } from '../rate-limits/rate-limits.service.js';
 import { ApiKeysService } from './api-keys.service.js';
 import type { Role } from './principal.js';
 import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator.js';
@@ -12,6 +13,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeysService,
+    private readonly limits: RateLimits,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -20,12 +22,16 @@ export class ApiKeyGuard implements CanActivate {
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
+    // An address that keeps presenting bad keys is slowed down before any lookup.
+    await this.limits.checkAuthFailures(request.ip);
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
     const principal = match ? await this.keys.authenticate(match[1]) : null;
     if (!principal) {
+      const tooMany = await this.limits.recordAuthFailure(request.ip);
+      if (tooMany) throw tooMany;
       void reply.header('www-authenticate', 'Bearer');
-      throw new ApiError(401, 'unauthorized', match ? 'the API key is unknown or revoked' : 'send an API key as Authorization: Bearer <key>');
+      throw new ApiError(401, 'unauthorized', match ? 'the API key is unknown, expired or revoked' : 'send an API key as Authorization: Bearer <key>');
     }
     request.principal = principal;
     if (!roles || !roles.includes(principal.role)) {

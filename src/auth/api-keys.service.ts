@@ -45,7 +45,7 @@ export class ApiKeysService {
     if (!match) return null;
     const [, id, secret] = match;
     const key = await this.prisma.apiKey.findUnique({ where: { id }, include: { app: true } });
-    if (!key || key.revokedAt) return null;
+    if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date())) return null;
     const stored = Buffer.from(key.secretHash);
     const given = sha256(secret);
     if (stored.length !== given.length || !timingSafeEqual(stored, given)) return null;
@@ -64,6 +64,19 @@ export class ApiKeysService {
     if (byKey.count > 0) return byKey.count;
     const byApp = await db.apiKey.updateMany({ where: { appId: id, revokedAt: null }, data: { revokedAt: at } });
     return byApp.count;
+  }
+
+  /**
+   * Rotates a key: a new key with the same role, name and app, while the old one keeps working for
+   * the overlap window (so callers can switch without downtime), then stops.
+   */
+  async rotate(db: Db, id: string, overlapSeconds: number, now: Date): Promise<(CreatedKey & { previousKeyExpiresAt: string }) | null> {
+    const old = await db.apiKey.findUnique({ where: { id } });
+    if (!old || old.revokedAt || (old.expiresAt && old.expiresAt <= now)) return null;
+    const expiresAt = new Date(now.getTime() + overlapSeconds * 1000);
+    await db.apiKey.update({ where: { id }, data: { expiresAt: old.expiresAt && old.expiresAt < expiresAt ? old.expiresAt : expiresAt } });
+    const created = await this.create(db, { role: old.role, name: old.name, appId: old.appId ?? undefined });
+    return { ...created, previousKeyExpiresAt: expiresAt.toISOString() };
   }
 
   async exists(db: Db, id: string): Promise<boolean> {

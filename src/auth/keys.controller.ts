@@ -11,6 +11,11 @@ import { CurrentPrincipal } from './current-principal.decorator.js';
 import { actorOf, type Principal } from './principal.js';
 import { Roles } from './roles.decorator.js';
 
+const rotateKeySchema = z.strictObject({
+  /** How long the old key keeps working: 0 (at once) to 7 days; default one hour. */
+  overlapSeconds: z.number().int('overlapSeconds must be a whole number').min(0).max(7 * 86_400).default(3_600),
+});
+
 const createKeySchema = z.strictObject({
   role: z.enum(['admin', 'finance'], { error: 'role is admin or finance (app keys come with POST /v1/apps)' }),
   name: z.string().trim().min(1).max(200),
@@ -35,6 +40,28 @@ export class KeysController {
       const key = await this.keys.create(tx, body);
       await this.audit.record(tx, { type: 'key.created', actor: actorOf(principal), data: { id: key.id, role: body.role, name: body.name } });
       return key;
+    });
+  }
+
+  @Post(':id/rotate')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Rotate a key (admin, finance or app): a new key now, the old one works for overlapSeconds more' })
+  @ApiBodyFrom(rotateKeySchema)
+  rotate(
+    @Param('id') id: string,
+    @Body(validBody(rotateKeySchema)) body: z.output<typeof rotateKeySchema>,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    if (!/^[a-z2-7]{16}$/.test(id)) throw new ApiError(404, 'key_not_found', 'key not found');
+    return this.prisma.$transaction(async (tx) => {
+      const rotated = await this.keys.rotate(tx, id, body.overlapSeconds, new Date());
+      if (!rotated) throw new ApiError(404, 'key_not_found', 'no active key with this id');
+      await this.audit.record(tx, {
+        type: 'key.rotated',
+        actor: actorOf(principal),
+        data: { id, newId: rotated.id, previousKeyExpiresAt: rotated.previousKeyExpiresAt },
+      });
+      return rotated;
     });
   }
 

@@ -12,6 +12,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const response = toErrorResponse(exception);
     if (response.unexpected) request.log.error({ err: exception }, 'unexpected error');
     else if (response.status === 503) request.log.warn({ err: { message: (exception as Error)?.message } }, 'database unavailable');
+    if (response.headers) void reply.headers(response.headers);
     void reply.status(response.status).send(response.body);
   }
 }

@@ -6,6 +6,8 @@ export class ApiError extends Error {
     message: string,
     /** Extra top-level fields of the error response, e.g. the policy decision of a denied embed. */
     readonly extra: Record<string, unknown> = {},
+    /** Response headers, e.g. Retry-After on a 429. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'ApiError';

@@ -7,6 +7,7 @@ export interface ErrorResponse {
   body: { error: { code: string; message: string } } & Record<string, unknown>;
   /** Unexpected: log it with its stack. */
   unexpected: boolean;
+  headers?: Record<string, string>;
 }
 
 const FASTIFY_ERRORS: Record<string, [number, string, string]> = {
@@ -38,7 +39,7 @@ export function toErrorResponse(error: unknown): ErrorResponse {
     body: { error: { code, message }, ...extra },
     unexpected,
   });
-  if (error instanceof ApiError) return make(error.status, error.code, error.message, error.extra);
+  if (error instanceof ApiError) return { ...make(error.status, error.code, error.message, error.extra), headers: error.headers };
   // Nest wraps Fastify's own 4xx errors (body parsing, size) in an HttpException: map the original.
   if (error instanceof HttpException && error.cause) {
     const mapped = toErrorResponse(error.cause);

@@ -68,6 +68,20 @@ export const envObject = z.object({
     OUTBOX_INTERVAL_SECONDS: integer('OUTBOX_INTERVAL_SECONDS', 1, 3_600).default(5),
     RECLAIM_INTERVAL_MINUTES: integer('RECLAIM_INTERVAL_MINUTES', 0, 525_600).default(0),
     RECLAIM_IDLE_DAYS: integer('RECLAIM_IDLE_DAYS', 1, 3_650).default(30),
+    PUBLIC_URL: z
+      .url({ protocol: /^https?$/, error: 'PUBLIC_URL must be an http(s) URL: where browsers reach embedgate' })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
+    METABASE_TENANTS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL').optional(),
+    REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'REDIS_KEY_PREFIX is 1-64 letters, digits, :, _ or -').default('embedgate'),
+    RATE_LIMIT_EMBEDS_PER_MINUTE: integer('RATE_LIMIT_EMBEDS_PER_MINUTE', 1, 10_000_000).default(6_000),
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: integer('RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 1, 100_000).default(30),
+    CORS_ORIGINS: z
+      .string()
+      .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
+      .pipe(z.array(z.url({ protocol: /^https?$/, error: 'CORS_ORIGINS is a comma-separated list of http(s) origins' })))
+      .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });

@@ -8,6 +8,14 @@ export interface Config {
   databasePoolSize: number;
   host: string;
   port: number;
+  /** Where browsers reach embedgate: the base of one-time SSO launch links. */
+  publicUrl: string;
+  /** Send Metabase's `@tenant` claim in SSO tokens (Metabase's own tenant isolation). */
+  metabaseTenants: boolean;
+  /** Rate limits, shared across instances through Redis when redisUrl is set. */
+  rateLimits: { redisUrl?: string; redisKeyPrefix: string; embedsPerMinute: number; authFailuresPerMinute: number };
+  /** Origins allowed by CORS; undefined means CORS is off. */
+  corsOrigins?: string[];
   initialSeatBudget: number;
   logLevel: Env['LOG_LEVEL'];
   migrateOnStart: boolean;
@@ -58,6 +66,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     host: e.HOST,
     port: e.PORT,
+    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    metabaseTenants: e.METABASE_TENANTS,
+    rateLimits: {
+      redisUrl: e.REDIS_URL,
+      redisKeyPrefix: e.REDIS_KEY_PREFIX,
+      embedsPerMinute: e.RATE_LIMIT_EMBEDS_PER_MINUTE,
+      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+    },
+    corsOrigins: e.CORS_ORIGINS,
     initialSeatBudget: e.SEAT_BUDGET,
     logLevel: e.LOG_LEVEL,
     migrateOnStart: e.MIGRATE_ON_START,

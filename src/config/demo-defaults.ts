@@ -15,6 +15,7 @@ export function withDemoDefaults(env: Record<string, string | undefined>, secret
   const filled: Record<string, string | undefined> = { ...env };
   filled.METABASE_SITE_URL ||= 'http://localhost:3000';
   filled.SEAT_BUDGET ||= '5';
+  filled.PUBLIC_URL ||= `http://127.0.0.1:${filled.PORT || '8080'}`;
   let generatedSecretsFile: string | undefined;
   if (DEMO_SECRETS.some((name) => !filled[name])) {
     const stored: Record<string, string> = existsSync(secretsFile) ? JSON.parse(readFileSync(secretsFile, 'utf8')) : {};

@@ -27,11 +27,17 @@ export const embedRequestSchema = z.strictObject({
       refresh: z.number().int().min(1).max(86_400).optional(),
       locale: z.string().regex(/^[a-z]{2,3}([_-][A-Za-z]{2})?$/, 'locale is like en or pt_BR').optional(),
       downloads: z.boolean().optional(),
+      /**
+       * SSO embeds only. 'link' (default): `url` is a one-time embedgate launch link (60 s, usable
+       * once) that mints a fresh token when opened. 'direct': `url` is Metabase's /auth/sso URL itself.
+       */
+      launch: z.enum(['link', 'direct']).optional(),
     })
     .optional(),
 });
 
 export type EmbedRequest = z.output<typeof embedRequestSchema>;
 
-/** Emails are compared and sent in one form: Unicode NFKC, lower case. */
-export const normalizeEmail = (email: string) => email.normalize('NFKC').trim().toLowerCase();
+/** POST /v1/sso/jwt: the same body without a resource or display options. */
+export const ssoJwtRequestSchema = embedRequestSchema.omit({ resource: true, options: true });
+export type SsoJwtRequest = z.output<typeof ssoJwtRequestSchema>;

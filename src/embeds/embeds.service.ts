@@ -6,19 +6,15 @@ import { ApiError } from '../common/api-error.js';
 import { CONFIG, type Config } from '../config/config.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Resource, Tenant } from '../generated/prisma/client.js';
-import {
-  GuestTokenMinter,
-  SsoTokenMinter,
-  guestEmbedUrl,
-  ssoLoginUrl,
-  ssoReturnPath,
-  type EmbedTarget,
-} from '../metabase/metabase-tokens.js';
+import { GuestTokenMinter, guestEmbedUrl, ssoLoginUrl, ssoReturnPath, type EmbedTarget } from '../metabase/metabase-tokens.js';
 import { decideEmbed, publicDecision, type Decision, type SeatAvailability } from '../policy/decide-embed.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { SeatLedger, type HeldSeat } from '../seats/seat-ledger.service.js';
+import { SsoService, type SsoUser } from '../sso/sso.service.js';
 import { TenantsService } from '../tenants/tenants.service.js';
-import { normalizeEmail, type EmbedRequest } from './embed-request.dto.js';
+import type { EmbedRequest, SsoJwtRequest } from './embed-request.dto.js';
+
+type Purpose = 'embed' | 'sso-identity';
 
 interface Subject {
   tenant: Tenant | null;
@@ -26,11 +22,21 @@ interface Subject {
   resource: Resource | null;
 }
 
-/** POST /v1/embeds: asks the policy, asks the seat ledger, mints the token Metabase expects. */
+interface Resolved {
+  subject: Subject & { tenant: Tenant };
+  decision: Decision;
+  seat?: { held: HeldSeat; isNew: boolean };
+}
+
+const denied = (decision: Decision) => {
+  const denial = decision.denial ?? { status: 403, code: 'denied' };
+  return new ApiError(denial.status, denial.code, decision.reasons.join('; '), { decision: publicDecision(decision) });
+};
+
+/** POST /v1/embeds and /v1/sso/jwt: asks the policy, binds the SSO identity, asks the seat ledger, mints. */
 @Injectable()
 export class EmbedsService {
   private readonly guestMinter: GuestTokenMinter;
-  private readonly ssoMinter: SsoTokenMinter;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -39,78 +45,80 @@ export class EmbedsService {
     private readonly resources: ResourcesService,
     private readonly apps: AppsService,
     private readonly seats: SeatLedger,
+    private readonly sso: SsoService,
   ) {
     this.guestMinter = new GuestTokenMinter(config.metabase.embeddingSecretKey);
-    this.ssoMinter = new SsoTokenMinter(config.metabase.jwtSharedSecret);
   }
 
-  private async load(principal: Principal, request: EmbedRequest): Promise<Subject> {
+  private async load(principal: Principal, tenantSlug: string, resourceKey: string | null): Promise<Subject> {
     const [tenant, resource] = await Promise.all([
-      this.tenants.findBySlug(this.prisma, request.tenant),
-      this.resources.findByKey(this.prisma, request.resource),
+      this.tenants.findBySlug(this.prisma, tenantSlug),
+      resourceKey === null ? null : this.resources.findByKey(this.prisma, resourceKey),
     ]);
     const inScope = tenant ? await this.apps.mayActFor(this.prisma, principal, tenant.id) : false;
     return { tenant, inScope, resource };
   }
 
-  private decide(subject: Subject, request: EmbedRequest, seat: SeatAvailability): Decision {
+  private decide(subject: Subject, email: string | undefined, seat: SeatAvailability, purpose: Purpose): Decision {
     return decideEmbed({
+      purpose,
       tenant: subject.tenant,
       tenantInScope: subject.inScope,
       resource: subject.resource ? { key: subject.resource.key, guest: subject.resource.guest, tenantParam: subject.resource.tenantParam } : null,
-      user: { email: request.user.email ?? null },
+      user: { email: email ?? null },
       seat,
     });
   }
 
   /** The decision alone: no token, no seat change. */
   async explain(principal: Principal, request: EmbedRequest) {
-    const subject = await this.load(principal, request);
+    const subject = await this.load(principal, request.tenant, request.resource);
     let seat: SeatAvailability = 'available';
     if (subject.tenant && subject.inScope && subject.tenant.tier === 'drill') {
       seat = await this.seats.availability(subject.tenant.id, request.user.id);
     }
-    return { decision: publicDecision(this.decide(subject, request, seat)) };
+    return { decision: publicDecision(this.decide(subject, request.user.email, seat, 'embed')) };
+  }
+
+  /** Decides, and for an SSO decision binds the identity and takes (or reuses) the seat. Throws on denial. */
+  private async resolve(principal: Principal, request: SsoJwtRequest, resourceKey: string | null, purpose: Purpose): Promise<Resolved> {
+    let subject = await this.load(principal, request.tenant, resourceKey);
+    // Optimistic first pass: only a would-be SSO decision goes to the identity registry and the ledger.
+    let decision = this.decide(subject, request.user.email, 'available', purpose);
+    let seat: Resolved['seat'];
+    for (let attempt = 0; decision.mode === 'sso' && subject.tenant && !seat; attempt++) {
+      const tenant = subject.tenant;
+      const ssoEmail = this.sso.emailFor(tenant, request.user.email!);
+      await this.sso.bindEmail(tenant, ssoEmail);
+      const result = await this.seats.acquire(tenant, { id: request.user.id, email: ssoEmail }, actorOf(principal));
+      if (result.outcome === 'held' || result.outcome === 'allocated') {
+        seat = { held: result.seat, isNew: result.outcome === 'allocated' };
+        decision = this.decide(subject, request.user.email, result.outcome === 'held' ? 'held' : 'available', purpose);
+      } else if (result.outcome === 'tenant-changed') {
+        // An admin changed the tenant meanwhile (tier, suspension): decide again on what it is now.
+        if (attempt > 0) throw new ApiError(409, 'conflict', 'the tenant is being changed; retry');
+        subject = await this.load(principal, request.tenant, resourceKey);
+        decision = this.decide(subject, request.user.email, 'available', purpose);
+      } else {
+        decision = this.decide(subject, request.user.email, result.outcome, purpose);
+      }
+    }
+    if (decision.mode === 'deny' || !subject.tenant) throw denied(decision);
+    return { subject: subject as Resolved['subject'], decision, seat };
   }
 
   async embed(principal: Principal, request: EmbedRequest) {
-    let subject = await this.load(principal, request);
-    // Optimistic first pass: only a would-be SSO decision goes to the ledger.
-    let decision = this.decide(subject, request, 'available');
-    let seat: { held: HeldSeat; isNew: boolean } | undefined;
-    if (decision.mode === 'sso' && subject.tenant) {
-      const email = normalizeEmail(request.user.email!);
-      let result = await this.seats.acquire(subject.tenant, { id: request.user.id, email }, actorOf(principal));
-      if (result.outcome === 'tenant-changed') {
-        // An admin changed the tenant meanwhile (tier, suspension): decide again on what it is now.
-        subject = await this.load(principal, request);
-        decision = this.decide(subject, request, 'available');
-        result = decision.mode === 'sso' ? await this.seats.acquire(subject.tenant!, { id: request.user.id, email }, actorOf(principal)) : result;
-        if (decision.mode === 'sso' && result.outcome === 'tenant-changed') {
-          throw new ApiError(409, 'conflict', 'the tenant is being changed; retry');
-        }
-      }
-      if (result.outcome === 'held' || result.outcome === 'allocated') {
-        seat = { held: result.seat, isNew: result.outcome === 'allocated' };
-        decision = this.decide(subject, request, result.outcome === 'held' ? 'held' : 'available');
-      } else if (result.outcome !== 'tenant-changed') {
-        decision = this.decide(subject, request, result.outcome);
-      }
-    }
-
-    if (decision.mode === 'deny' || !subject.tenant || !subject.resource) {
-      const denial = decision.denial ?? { status: 403, code: 'denied' };
-      throw new ApiError(denial.status, denial.code, decision.reasons.join('; '), { decision: publicDecision(decision) });
-    }
-    const target: EmbedTarget = { type: subject.resource.type, metabaseId: subject.resource.metabaseId };
-    const now = new Date();
+    const { subject, decision, seat } = await this.resolve(principal, request, request.resource, 'embed');
+    const { tenant, resource } = subject;
+    if (!resource) throw denied(decision);
+    const target: EmbedTarget = { type: resource.type, metabaseId: resource.metabaseId };
 
     if (decision.mode === 'guest') {
       const minted = await this.guestMinter.mint({
         target,
-        tenantParam: subject.resource.tenantParam!,
-        customerId: subject.tenant.customerId!,
-        now,
+        tenantParam: resource.tenantParam!,
+        customerId: tenant.customerId!,
+        now: new Date(),
         ttlSeconds: this.config.metabase.guestTokenTtlSeconds,
       });
       return {
@@ -123,21 +131,16 @@ export class EmbedsService {
     }
 
     if (!seat) throw new Error('an SSO decision without a seat');
-    const minted = await this.ssoMinter.mint(
-      {
-        email: normalizeEmail(request.user.email!),
-        firstName: request.user.firstName || undefined,
-        lastName: request.user.lastName || undefined,
-        groups: this.groupsFor(subject.tenant, request.user.role),
-        customerId: subject.tenant.customerId ?? undefined,
-        attributes: subject.tenant.attributes as Record<string, string | number | boolean>,
-      },
-      now,
-      this.config.metabase.ssoTokenTtlSeconds,
-    );
+    const user = this.ssoUser(request);
+    const returnTo = ssoReturnPath(target);
+    const minted = await this.sso.mint(tenant, user);
+    const url =
+      request.options?.launch === 'direct'
+        ? ssoLoginUrl(this.config.metabase.siteUrl, minted.token, returnTo)
+        : (await this.sso.createLaunch(tenant, user, returnTo)).url;
     return {
       mode: 'sso' as const,
-      url: ssoLoginUrl(this.config.metabase.siteUrl, minted.token, ssoReturnPath(target)),
+      url,
       jwt: minted.token,
       expiresAt: minted.expiresAt.toISOString(),
       seat: { id: seat.held.id, heldSince: seat.held.heldSince.toISOString(), new: seat.isNew },
@@ -145,9 +148,20 @@ export class EmbedsService {
     };
   }
 
-  /** The tenant's groups (or its kind's default), plus the user role's extra groups; never from the request. */
-  private groupsFor(tenant: Tenant, role: 'viewer' | 'analyst'): string[] {
-    const base = (tenant.groups as string[] | null) ?? this.config.groups[tenant.kind];
-    return [...new Set([...base, ...(this.config.groups.byRole[role] ?? [])])];
+  /** POST /v1/sso/jwt: `{jwt}` for Metabase's embedding SDK, through the same policy and seat rules. */
+  async ssoJwt(principal: Principal, request: SsoJwtRequest) {
+    const { subject } = await this.resolve(principal, request, null, 'sso-identity');
+    const minted = await this.sso.mint(subject.tenant, this.ssoUser(request));
+    return { jwt: minted.token };
+  }
+
+  private ssoUser(request: SsoJwtRequest): SsoUser {
+    return {
+      id: request.user.id,
+      email: request.user.email!,
+      firstName: request.user.firstName,
+      lastName: request.user.lastName,
+      role: request.user.role,
+    };
   }
 }

@@ -67,6 +67,8 @@ export interface SsoIdentity {
   /** Absent only for an internal tenant without a customerId. */
   customerId?: string;
   attributes: Record<string, string | number | boolean>;
+  /** Metabase's `@tenant` claim (its own tenant isolation), when turned on. */
+  metabaseTenant?: string;
 }
 
 /** Claim names Metabase gives a meaning of its own; tenant attributes may not use them. */
@@ -105,6 +107,7 @@ export class SsoTokenMinter {
     if (identity.lastName) claims.last_name = identity.lastName;
     claims.groups = identity.groups;
     if (identity.customerId !== undefined) claims.customer_id = identity.customerId;
+    if (identity.metabaseTenant !== undefined) claims['@tenant'] = identity.metabaseTenant;
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuedAt(iat)

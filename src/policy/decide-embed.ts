@@ -16,7 +16,8 @@ export type RuleName =
   | 'external-drill-tier' // rule 5
   | 'sso-email-required' // SSO needs the user's email: Metabase matches SSO users by it
   | 'guest-resource-required' // rule 6: the resource is not guest-embeddable
-  | 'guest-customer-id-required'; // rule 6: no customerId to lock the tenant filter to
+  | 'guest-customer-id-required' // rule 6: no customerId to lock the tenant filter to
+  | 'sso-not-granted'; // an SSO identity (SDK flow) was asked for, but the user would get a guest embed
 
 export interface PolicyTenant {
   slug: string;
@@ -37,11 +38,16 @@ export interface PolicyResource {
 export type SeatAvailability = 'held' | 'available' | 'budget-exhausted' | 'cap-exhausted';
 
 export interface EmbedPolicyInput {
+  /**
+   * 'embed' (default): an embed of a resource. 'sso-identity': an SSO identity alone, for Metabase's
+   * embedding SDK (POST /v1/sso/jwt): no resource, and only an SSO decision is of use.
+   */
+  purpose?: 'embed' | 'sso-identity';
   /** null: no tenant with that slug. */
   tenant: PolicyTenant | null;
   /** Whether the calling app may act for this tenant. */
   tenantInScope: boolean;
-  /** null: no resource with that key. */
+  /** null: no resource with that key (ignored for purpose 'sso-identity'). */
   resource: PolicyResource | null;
   user: { email: string | null };
   seat: SeatAvailability;
@@ -79,8 +85,9 @@ export function decideEmbed(input: EmbedPolicyInput): Decision {
   if (tenant.status !== 'active') {
     return deny('tenant-suspended', { status: 403, code: 'tenant_suspended' }, [`tenant '${tenant.slug}' is suspended`]);
   }
+  const identityOnly = input.purpose === 'sso-identity';
   // Rule 2.
-  if (!resource) {
+  if (!resource && !identityOnly) {
     return deny('resource-not-found', { status: 404, code: 'resource_not_found' }, ['the resource is not registered']);
   }
 
@@ -108,13 +115,19 @@ export function decideEmbed(input: EmbedPolicyInput): Decision {
     if (tenant.onSeatsExhausted === 'deny') {
       return deny(rule, { status: 409, code: 'seats_exhausted' }, [why, exhausted, 'the tenant is set to deny when seats are exhausted']);
     }
-    return guestOrDeny(tenant, resource, rule, [why, exhausted, 'falling back to a view-only guest embed (onSeatsExhausted: guest)']);
+    if (identityOnly) return notGranted([why, exhausted]);
+    return guestOrDeny(tenant, resource!, rule, [why, exhausted, 'falling back to a view-only guest embed (onSeatsExhausted: guest)']);
   }
 
   // Rule 4.
   const rule: RuleName = tenant.kind === 'internal' ? 'internal-view-tier' : 'external-view-tier';
-  return guestOrDeny(tenant, resource, rule, [`tenant '${tenant.slug}' is on the view tier: view-only guest embed, no seat`]);
+  const viewOnly = `tenant '${tenant.slug}' is on the view tier: view-only guest embed, no seat`;
+  if (identityOnly) return notGranted([viewOnly]);
+  return guestOrDeny(tenant, resource!, rule, [viewOnly]);
 }
+
+const notGranted = (reasons: string[]): Decision =>
+  deny('sso-not-granted', { status: 403, code: 'sso_not_granted' }, [...reasons, 'an SSO identity is only given to users routed to SSO']);
 
 /** Rule 6: a guest embed needs a guest-embeddable resource and a customerId to lock the filter to. */
 function guestOrDeny(tenant: PolicyTenant, resource: PolicyResource, rule: RuleName, reasons: string[]): Decision {

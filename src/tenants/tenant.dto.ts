@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { RESERVED_CLAIMS } from '../metabase/metabase-tokens.js';
+import { SSO_EMAIL_ALIASES } from '../sso/sso-email.js';
+
+const ssoEmailAliasSchema = z.enum(SSO_EMAIL_ALIASES, { error: `ssoEmailAlias is null or one of: ${SSO_EMAIL_ALIASES.join(', ')}` }).nullable();
 
 export const SLUG_PATTERN = /^[a-z0-9-]{1,63}$/;
 export const slugSchema = z.string().regex(SLUG_PATTERN, 'a slug is 1-63 characters: lowercase letters, digits and -');
@@ -40,6 +43,7 @@ export const createTenantSchema = z
     onSeatsExhausted: z.enum(['guest', 'deny']).optional(),
     attributes: attributesSchema.optional(),
     groups: groupsSchema.nullable().optional(),
+    ssoEmailAlias: ssoEmailAliasSchema.optional(),
   })
   .superRefine((tenant, ctx) => {
     if (tenant.kind === 'external' && tenant.customerId === undefined) {
@@ -56,6 +60,7 @@ export const updateTenantSchema = z
     attributes: attributesSchema.optional(),
     groups: groupsSchema.nullable().optional(),
     status: z.enum(['active', 'suspended']).optional(),
+    ssoEmailAlias: ssoEmailAliasSchema.optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, 'send at least one field to change');
 export type UpdateTenantInput = z.output<typeof updateTenantSchema>;

@@ -20,6 +20,8 @@ export interface TenantView {
   /** null: the default groups of the tenant's kind. */
   groups: string[] | null;
   status: Tenant['status'];
+  /** null, or how this tenant's SSO emails are made unique to it ("plus-tenant"). */
+  ssoEmailAlias: string | null;
   seatsHeld: number;
   createdAt: string;
   updatedAt: string;
@@ -37,6 +39,7 @@ export function tenantView(tenant: Tenant): TenantView {
     attributes: tenant.attributes as TenantView['attributes'],
     groups: (tenant.groups as string[] | null) ?? null,
     status: tenant.status,
+    ssoEmailAlias: tenant.ssoEmailAlias,
     seatsHeld: tenant.seatsHeld,
     createdAt: tenant.createdAt.toISOString(),
     updatedAt: tenant.updatedAt.toISOString(),
@@ -67,6 +70,7 @@ export class TenantsService {
             onSeatsExhausted: input.onSeatsExhausted ?? 'guest',
             attributes: (input.attributes ?? {}) as Prisma.InputJsonValue,
             groups: input.groups ?? undefined,
+            ssoEmailAlias: input.ssoEmailAlias ?? null,
           },
         });
         await this.audit.record(tx, { type: 'tenant.created', actor, tenantSlug: created.slug, data: { ...input } });
@@ -113,6 +117,7 @@ export class TenantsService {
           attributes: patch.attributes as Prisma.InputJsonValue | undefined,
           groups: patch.groups === null ? Prisma.DbNull : patch.groups,
           status: patch.status,
+          ssoEmailAlias: patch.ssoEmailAlias,
         },
       });
       let releasedSeats = 0;

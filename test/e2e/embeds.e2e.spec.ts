@@ -1,4 +1,4 @@
-import { Api, embedBody, seed, startService, TEST_SECRETS, TEST_SITE_URL, type RunningService } from '../support/service.js';
+import { Api, embedBody, seed, startService, TEST_PUBLIC_URL, TEST_SECRETS, TEST_SITE_URL, type RunningService } from '../support/service.js';
 import { ssoReturnTo, verifyGuestToken, verifySsoToken } from '../support/metabase-verifier.js';
 
 let service: RunningService;
@@ -71,9 +71,23 @@ describe('POST /v1/embeds: SSO embeds', () => {
     expect(claims).toMatchObject({ email: 'gina@globex.example', first_name: 'Gina', customer_id: 'globex-002', region: 'emea', plan: 3 });
     expect(claims.groups).toEqual(['Customers', 'Analysts']);
     expect(claims.last_name).toBeUndefined();
-    expect(ssoReturnTo(answer.body.url)).toBe('/dashboard/42');
-    expect(answer.body.url.startsWith(`${TEST_SITE_URL}/auth/sso?jwt=${answer.body.jwt}&`)).toBe(true);
     expect(answer.body.seat).toMatchObject({ id: expect.any(String), new: true });
+    // By default the url is a one-time launch link that mints a fresh token and sends the browser on.
+    expect(answer.body.url).toMatch(new RegExp(`^${TEST_PUBLIC_URL}/v1/launch/[A-Za-z0-9_-]{43}$`));
+    const launch = await app.openLaunch(answer.body.url);
+    expect(launch.status).toBe(302);
+    const location = new URL(launch.location!);
+    expect(`${location.origin}${location.pathname}`).toBe(`${TEST_SITE_URL}/auth/sso`);
+    expect(ssoReturnTo(launch.location!)).toBe('/dashboard/42');
+    const fresh = verifySsoToken(location.searchParams.get('jwt')!, TEST_SECRETS.METABASE_JWT_SHARED_SECRET);
+    expect(fresh).toMatchObject({ email: 'gina@globex.example', customer_id: 'globex-002', groups: ['Customers', 'Analysts'] });
+    expect(fresh.jti).not.toBe(claims.jti);
+  });
+
+  it('with options.launch "direct", the url is Metabase’s /auth/sso itself, with a relative return_to', async () => {
+    const answer = await app.post('/v1/embeds', embedBody('globex', 'g-direct', { options: { launch: 'direct' } }));
+    expect(answer.body.url.startsWith(`${TEST_SITE_URL}/auth/sso?jwt=${answer.body.jwt}&`)).toBe(true);
+    expect(ssoReturnTo(answer.body.url)).toBe('/dashboard/42');
   });
 
   it('reuses the seat of a returning user and moves lastUsedAt', async () => {

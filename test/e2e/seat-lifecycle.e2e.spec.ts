@@ -14,7 +14,7 @@ let outbox: DeactivationOutbox;
 async function ssoEmbed(tenant: string, user: string) {
   const answer = await app.post('/v1/embeds', embedBody(tenant, user));
   expect(answer.body.mode).toBe('sso');
-  metabase.ssoLogin(answer.body.url);
+  metabase.ssoLogin(answer.body.jwt);
   return answer.body;
 }
 

@@ -67,8 +67,8 @@ export class FakeMetabase {
   }
 
   /** What `/auth/sso?jwt=` does with JWT provisioning on: verify, then create or reactivate the user. */
-  ssoLogin(url: string): FakeMetabaseUser {
-    const jwt = new URL(url).searchParams.get('jwt')!;
+  ssoLogin(jwtOrUrl: string): FakeMetabaseUser {
+    const jwt = jwtOrUrl.startsWith('http') ? new URL(jwtOrUrl).searchParams.get('jwt')! : jwtOrUrl;
     const claims = verifySsoToken(jwt, this.jwtSharedSecret);
     const existing = this.byEmail(claims.email);
     if (existing) {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { TEST_SECRETS, TEST_SITE_URL } from './service.js';
+import { randomBytes } from 'node:crypto';
+import { TEST_PUBLIC_URL, TEST_REDIS_URL, TEST_SECRETS, TEST_SITE_URL } from './service.js';
 
 export const ROOT = join(import.meta.dirname ?? process.cwd(), '..', '..');
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -23,6 +24,9 @@ export async function startServiceProcess(env: Record<string, string | undefined
       HOST: '127.0.0.1',
       PORT: '0',
       METABASE_SITE_URL: TEST_SITE_URL,
+      PUBLIC_URL: TEST_PUBLIC_URL,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: `test-${randomBytes(6).toString('hex')}`,
       ...TEST_SECRETS,
       ...env,
     },

@@ -15,6 +15,9 @@ export const TEST_SECRETS = {
   METABASE_JWT_SHARED_SECRET: `sso-${randomBytes(24).toString('base64url')}`,
 };
 export const TEST_SITE_URL = 'https://metabase.test.example';
+/** What the service is told its public URL is; tests map it onto the real loopback address. */
+export const TEST_PUBLIC_URL = 'https://embedgate.test.example';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface HttpAnswer<T = any> {
   status: number;
@@ -52,6 +55,19 @@ export class Api {
   }
 
   get = <T = any>(path: string) => this.request<T>('GET', path);
+
+  /** Opens a one-time launch link (made for TEST_PUBLIC_URL) on this service, without following the redirect. */
+  async openLaunch(url: string): Promise<{ status: number; location: string | null; body: any }> {
+    const response = await fetch(`${this.baseUrl}${new URL(url).pathname}`, { redirect: 'manual' });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* keep text */
+    }
+    return { status: response.status, location: response.headers.get('location'), body };
+  }
   post = <T = any>(path: string, body?: unknown) => this.request<T>('POST', path, body);
   put = <T = any>(path: string, body?: unknown) => this.request<T>('PUT', path, body);
   patch = <T = any>(path: string, body?: unknown) => this.request<T>('PATCH', path, body);
@@ -82,6 +98,9 @@ export async function startService(env: Record<string, string> = {}, db?: TestDa
     SEAT_BUDGET: '10',
     DATABASE_POOL_SIZE: '10',
     LOG_LEVEL: 'info',
+    PUBLIC_URL: TEST_PUBLIC_URL,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: `test-${randomBytes(6).toString('hex')}`,
     ...TEST_SECRETS,
     ...env,
   });

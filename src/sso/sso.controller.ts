@@ -1,0 +1,44 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import type { Principal } from '../auth/principal.js';
+import { Public, Roles } from '../auth/roles.decorator.js';
+import { ApiBodyFrom } from '../common/openapi.js';
+import { validBody } from '../common/zod-validation.pipe.js';
+import { ssoJwtRequestSchema, type SsoJwtRequest } from '../embeds/embed-request.dto.js';
+import { EmbedsService } from '../embeds/embeds.service.js';
+import { EmbedRateLimitGuard } from '../rate-limits/embed-rate-limit.guard.js';
+import { SsoService } from './sso.service.js';
+
+@ApiTags('sso')
+@Controller('v1')
+export class SsoController {
+  constructor(
+    private readonly sso: SsoService,
+    private readonly embeds: EmbedsService,
+  ) {}
+
+  @Get('launch/:id')
+  @Public()
+  @ApiOperation({ summary: 'Open a one-time SSO launch link: 302 to Metabase /auth/sso with a fresh token; 410 once used or expired' })
+  @ApiResponse({ status: 302, description: 'to Metabase’s /auth/sso' })
+  @ApiResponse({ status: 404, description: 'no such link' })
+  @ApiResponse({ status: 410, description: 'already used, expired, or the seat was withdrawn' })
+  async launch(@Param('id') id: string, @Res() reply: FastifyReply) {
+    const location = await this.sso.redeemLaunch(id);
+    // The URL carries a live token: keep it out of caches and referrers.
+    void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(location, 302);
+  }
+
+  @Post('sso/jwt')
+  @Roles('app')
+  @UseGuards(EmbedRateLimitGuard)
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'An SSO token for Metabase’s embedding SDK ({jwt}); 403 with the decision when the user is not routed to SSO' })
+  @ApiBodyFrom(ssoJwtRequestSchema)
+  ssoJwt(@Body(validBody(ssoJwtRequestSchema)) body: SsoJwtRequest, @CurrentPrincipal() principal: Principal) {
+    return this.embeds.ssoJwt(principal, body);
+  }
+}

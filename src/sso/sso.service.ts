@@ -1,0 +1,151 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { ApiError } from '../common/api-error.js';
+import { CONFIG, type Config } from '../config/config.js';
+import { PrismaService } from '../database/prisma.service.js';
+import type { Tenant } from '../generated/prisma/client.js';
+import { SsoTokenMinter, ssoLoginUrl, type MintedToken } from '../metabase/metabase-tokens.js';
+import { ssoEmailFor } from './sso-email.js';
+
+export interface SsoUser {
+  id: string;
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  role: 'viewer' | 'analyst';
+}
+
+/** Launch links live this long and work once. */
+export const LAUNCH_TTL_SECONDS = 60;
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+const LAUNCH_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Everything about SSO identities: the email a tenant's user gets in Metabase (and which tenant owns
+ * it), the token's groups and attributes (only from embedgate's data), and one-time launch links.
+ */
+@Injectable()
+export class SsoService {
+  private readonly minter: SsoTokenMinter;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly prisma: PrismaService,
+    private readonly audit: AuditService,
+  ) {
+    this.minter = new SsoTokenMinter(config.metabase.jwtSharedSecret);
+  }
+
+  /** The email this tenant's user has in Metabase (normalized, aliased when the tenant says so). */
+  emailFor(tenant: Tenant, email: string): string {
+    return ssoEmailFor(email, tenant.slug, tenant.ssoEmailAlias);
+  }
+
+  /**
+   * Binds a Metabase email to its tenant on first use. Metabase matches SSO users by email: the
+   * same email minted for a second tenant would hand that tenant the first one's account, so it is
+   * refused with 409 identity_conflict.
+   */
+  async bindEmail(tenant: Tenant, ssoEmail: string): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const rows = await this.prisma.$queryRaw<{ tenant_id: string }[]>`
+        WITH inserted AS (
+          INSERT INTO sso_identities (email, tenant_id) VALUES (${ssoEmail}, ${tenant.id}::uuid)
+          ON CONFLICT (email) DO NOTHING RETURNING tenant_id::text)
+        SELECT tenant_id FROM inserted
+        UNION ALL SELECT tenant_id::text FROM sso_identities WHERE email = ${ssoEmail}
+        LIMIT 1`;
+      if (rows.length === 0) continue; // a concurrent insert committed after our snapshot: read again
+      if (rows[0].tenant_id === tenant.id) return;
+      throw new ApiError(
+        409,
+        'identity_conflict',
+        'this email is already the SSO identity of another tenant; an admin can give this tenant an email alias scheme (ssoEmailAlias)',
+      );
+    }
+    throw new ApiError(409, 'conflict', 'the SSO identity is being created by a concurrent request; retry');
+  }
+
+  /** Groups: the tenant's (or its kind's default), plus the role's extra groups. Never from the request. */
+  groupsFor(tenant: Tenant, role: SsoUser['role']): string[] {
+    const base = (tenant.groups as string[] | null) ?? this.config.groups[tenant.kind];
+    return [...new Set([...base, ...(this.config.groups.byRole[role] ?? [])])];
+  }
+
+  /** A fresh SSO token for the user (iat now, its own jti). */
+  mint(tenant: Tenant, user: SsoUser, now = new Date()): Promise<MintedToken> {
+    return this.minter.mint(
+      {
+        email: this.emailFor(tenant, user.email),
+        firstName: user.firstName || undefined,
+        lastName: user.lastName || undefined,
+        groups: this.groupsFor(tenant, user.role),
+        customerId: tenant.customerId ?? undefined,
+        attributes: tenant.attributes as Record<string, string | number | boolean>,
+        metabaseTenant: this.config.metabaseTenants ? tenant.slug : undefined,
+      },
+      now,
+      this.config.metabase.ssoTokenTtlSeconds,
+    );
+  }
+
+  /** A one-time launch link: `{PUBLIC_URL}/v1/launch/{id}`, 60 s, usable once. */
+  async createLaunch(tenant: Tenant, user: SsoUser, returnTo: string): Promise<{ url: string; expiresAt: Date }> {
+    const id = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + LAUNCH_TTL_SECONDS * 1000);
+    await this.prisma.ssoLaunch.create({
+      data: {
+        idHash: sha256(id),
+        tenantId: tenant.id,
+        userId: user.id,
+        email: user.email,
+        firstName: user.firstName ?? null,
+        lastName: user.lastName ?? null,
+        role: user.role,
+        returnTo,
+        expiresAt,
+      },
+    });
+    return { url: `${this.config.publicUrl}/v1/launch/${id}`, expiresAt };
+  }
+
+  /**
+   * Redeems a launch link: marks it used (atomically: two concurrent opens get one login), checks
+   * the user still holds a seat in an active drill tenant, and returns the Metabase login URL.
+   */
+  async redeemLaunch(id: string): Promise<string> {
+    const idHash = LAUNCH_ID.test(id) ? sha256(id) : null;
+    const [launch] = idHash
+      ? await this.prisma.$queryRaw<{ tenant_id: string; user_id: string; email: string; first_name: string | null; last_name: string | null; role: string; return_to: string }[]>`
+          UPDATE sso_launches SET used_at = now()
+          WHERE id_hash = ${idHash} AND used_at IS NULL AND expires_at > now()
+          RETURNING tenant_id::text, user_id, email, first_name, last_name, role, return_to`
+      : [];
+    if (!launch) {
+      const existing = idHash ? await this.prisma.ssoLaunch.findUnique({ where: { idHash } }) : null;
+      const problem = !existing ? 'unknown' : existing.usedAt ? 'replayed' : 'expired';
+      await this.audit.record(this.prisma, {
+        type: `launch.${problem}`,
+        actor: 'browser',
+        data: existing ? { userId: existing.userId, tenantId: existing.tenantId } : {},
+      });
+      if (!existing) throw new ApiError(404, 'launch_not_found', 'no such launch link');
+      throw new ApiError(410, existing.usedAt ? 'launch_used' : 'launch_expired', existing.usedAt ? 'this launch link was already used' : 'this launch link has expired');
+    }
+    const tenant = await this.prisma.tenant.findUnique({ where: { id: launch.tenant_id } });
+    const seat = await this.prisma.seat.findUnique({ where: { tenantId_userId: { tenantId: launch.tenant_id, userId: launch.user_id } } });
+    if (!tenant || tenant.status !== 'active' || tenant.tier !== 'drill' || !seat) {
+      throw new ApiError(410, 'launch_revoked', 'the seat or the tenant’s drill-through tier was withdrawn since this link was made');
+    }
+    const user: SsoUser = {
+      id: launch.user_id,
+      email: launch.email,
+      firstName: launch.first_name ?? undefined,
+      lastName: launch.last_name ?? undefined,
+      role: launch.role === 'analyst' ? 'analyst' : 'viewer',
+    };
+    const minted = await this.mint(tenant, user);
+    return ssoLoginUrl(this.config.metabase.siteUrl, minted.token, launch.return_to);
+  }
+}
