@@ -12,7 +12,13 @@ export const embedRequestSchema = z.strictObject({
       .max(200)
       .refine((id) => id.trim().length > 0, 'user.id must not be blank')
       .refine((id) => !/[\u0000-\u001f\u007f]/.test(id), 'user.id must not contain control characters'),
-    email: z.email({ error: 'user.email must be an email address' }).max(254).optional(),
+    // NFKC first: a full-width or otherwise compatible variant of an email is that email.
+    email: z
+      .string({ error: 'user.email must be an email address' })
+      .max(254)
+      .transform((email) => email.normalize('NFKC').trim())
+      .pipe(z.email({ error: 'user.email must be an email address' }))
+      .optional(),
     firstName: z.string().trim().max(100).optional(),
     lastName: z.string().trim().max(100).optional(),
     role: z.enum(['viewer', 'analyst']).default('viewer'),

@@ -6,9 +6,26 @@ import { pino, type Logger } from 'pino';
  * never reach a log line: request logs hold method, url and status only, and the paths below
  * are redacted should an object carrying them ever be logged.
  */
-export function createLogger(level: string): Logger {
+/**
+ * A request URL as it may be logged: one-time launch ids are secrets (whoever has one logs in), and
+ * query values may carry anything a caller put there (a misplaced key, an email), so both are masked.
+ */
+export function loggableUrl(url: string): string {
+  const [path, query] = url.split('?', 2);
+  const safePath = path.replace(/^\/v1\/launch\/[^/]+/, '/v1/launch/[redacted]');
+  if (query === undefined) return safePath;
+  const names = query.split('&').map((pair) => `${pair.split('=')[0]}=*`);
+  return `${safePath}?${names.join('&')}`;
+}
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino({
     level,
+    serializers: {
+      req: (req: { method?: string; url?: string; ip?: string }) => ({ method: req.method, url: loggableUrl(req.url ?? ''), remoteAddress: req.ip }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      err: pino.stdSerializers.err,
+    },
     base: { service: 'embedgate' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
@@ -24,7 +41,7 @@ export function createLogger(level: string): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  }, destination ?? process.stdout);
 }
 
 /** Nest's logger interface over pino, so framework messages are JSON lines too. */

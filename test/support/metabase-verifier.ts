@@ -81,6 +81,8 @@ export function verifySsoToken(token: string, secret: string, now = new Date()):
   if (!Array.isArray(claims.groups) || claims.groups.some((g) => typeof g !== 'string')) throw new TokenRejected('groups is not a list of names');
   for (const [key, value] of Object.entries(claims)) {
     if (REGISTERED.has(key) || ['email', 'first_name', 'last_name', 'groups'].includes(key)) continue;
+    // `@tenant` is Metabase's tenant claim (when tenants are on); any other @ key would be dropped.
+    if (key === '@tenant' && typeof value === 'string') continue;
     if (key.startsWith('@')) throw new TokenRejected(`reserved attribute ${key}`);
     if (value === null || typeof value === 'object') throw new TokenRejected(`attribute ${key} is not a scalar`);
   }

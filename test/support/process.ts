@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { assertLogsHoldNoSecrets, rememberSecret } from './secrets-hygiene.js';
 import { TEST_PUBLIC_URL, TEST_REDIS_URL, TEST_SECRETS, TEST_SITE_URL } from './service.js';
 
 export const ROOT = join(import.meta.dirname ?? process.cwd(), '..', '..');
@@ -60,12 +61,16 @@ export async function startServiceProcess(env: Record<string, string | undefined
     child,
     baseUrl: `http://127.0.0.1:${port}`,
     output,
-    stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-      return new Promise((resolve) => {
-        child.once('exit', (code) => resolve(code));
-        child.kill(signal);
-      });
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      const code =
+        child.exitCode !== null
+          ? child.exitCode
+          : await new Promise<number | null>((resolve) => {
+              child.once('exit', (exitCode) => resolve(exitCode));
+              child.kill(signal);
+            });
+      assertLogsHoldNoSecrets(output, 'service process output');
+      return code;
     },
   };
 }
@@ -87,5 +92,6 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const status: number | null = await new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   clearTimeout(timer);
+  if (args[0] === 'keys') rememberSecret(stdout.trim());
   return { status, stdout, stderr };
 }

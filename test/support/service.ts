@@ -2,18 +2,22 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { pino } from 'pino';
 import { createApp } from '../../src/app.factory.js';
 import { ApiKeysService } from '../../src/auth/api-keys.service.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { PrismaService } from '../../src/database/prisma.service.js';
+import { createLogger } from '../../src/logging/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { assertLogsHoldNoSecrets, rememberSecret, rememberSecretsIn } from './secrets-hygiene.js';
 
 /** Fresh for every test file: a 64-hex-character guest key (as Metabase generates) and an SSO secret. */
 export const TEST_SECRETS = {
   METABASE_EMBEDDING_SECRET_KEY: randomBytes(32).toString('hex'),
   METABASE_JWT_SHARED_SECRET: `sso-${randomBytes(24).toString('base64url')}`,
 };
+rememberSecret(TEST_SECRETS.METABASE_EMBEDDING_SECRET_KEY);
+rememberSecret(TEST_SECRETS.METABASE_JWT_SHARED_SECRET);
+
 export const TEST_SITE_URL = 'https://metabase.test.example';
 /** What the service is told its public URL is; tests map it onto the real loopback address. */
 export const TEST_PUBLIC_URL = 'https://embedgate.test.example';
@@ -51,6 +55,7 @@ export class Api {
     } catch {
       /* not JSON: keep the text */
     }
+    rememberSecretsIn(parsed);
     return { status: response.status, body: parsed as T, headers: response.headers };
   }
 
@@ -66,6 +71,7 @@ export class Api {
     } catch {
       /* keep text */
     }
+    rememberSecretsIn(response.headers.get('location') ?? undefined);
     return { status: response.status, location: response.headers.get('location'), body };
   }
   post = <T = any>(path: string, body?: unknown) => this.request<T>('POST', path, body);
@@ -111,13 +117,16 @@ export async function startService(env: Record<string, string> = {}, db?: TestDa
       done();
     },
   });
-  const logger = pino({ level: config.logLevel }, sink);
+  const logger = createLogger(config.logLevel, sink);
   const app = await createApp(config, logger, { docsUi: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const createKey = async (role: 'admin' | 'finance', name = `${role}-key`) =>
-    (await app.get(ApiKeysService).create(app.get(PrismaService), { role, name })).apiKey;
+  const createKey = async (role: 'admin' | 'finance', name = `${role}-key`) => {
+    const { apiKey } = await app.get(ApiKeysService).create(app.get(PrismaService), { role, name });
+    rememberSecret(apiKey);
+    return apiKey;
+  };
   const adminKey = await createKey('admin', 'test admin');
   return {
     app,
@@ -131,6 +140,7 @@ export async function startService(env: Record<string, string> = {}, db?: TestDa
     async stop() {
       await app.close();
       if (!db) await database.drop();
+      assertLogsHoldNoSecrets(logs, 'service logs');
     },
   };
 }
