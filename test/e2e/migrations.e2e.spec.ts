@@ -23,10 +23,19 @@ function schemaOf(db: TestDatabase, options: { withoutHandWritten?: boolean } = 
       dump = dump.replace(pattern, '');
     }
   }
-  return dump
+  const lines = dump
     .split('\n')
-    .filter((line) => !line.startsWith('--') && !line.startsWith('\\restrict') && !line.startsWith('\\unrestrict') && line.trim() !== '')
-    .join('\n');
+    .filter((line) => !line.startsWith('--') && !line.startsWith('\\restrict') && !line.startsWith('\\unrestrict') && line.trim() !== '');
+  // A column added by a later migration comes last in its table; order does not matter: sort them.
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    out.push(lines[i]);
+    if (!lines[i].startsWith('CREATE TABLE')) continue;
+    const columns: string[] = [];
+    while (!lines[i + 1].startsWith(');')) columns.push(lines[++i].trim().replace(/,$/, ''));
+    out.push(...columns.sort());
+  }
+  return out.join('\n');
 }
 
 describe('migrations', () => {
