@@ -9,6 +9,7 @@ import { EmbedsModule } from './embeds/embeds.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LicenseModule } from './license/license.module.js';
 import { RateLimitsModule } from './rate-limits/rate-limits.module.js';
+import { ReportsModule } from './reports/reports.module.js';
 import { ResourcesModule } from './resources/resources.module.js';
 import { SeatsModule } from './seats/seats.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
@@ -29,6 +30,7 @@ export class AppModule {
         SeatsModule,
         LicenseModule,
         EmbedsModule,
+        ReportsModule,
         AuditModule,
         HealthModule,
       ],

@@ -82,6 +82,12 @@ export const envObject = z.object({
       .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
       .pipe(z.array(z.url({ protocol: /^https?$/, error: 'CORS_ORIGINS is a comma-separated list of http(s) origins' })))
       .optional(),
+    SEAT_PRICE_PER_DAY: z
+      .string()
+      .regex(/^\d{1,9}(\.\d{1,6})?$/, 'SEAT_PRICE_PER_DAY is a decimal number, e.g. 2.50 (the price of one seat for one day)')
+      .transform(Number)
+      .optional(),
+    SEAT_PRICE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'SEAT_PRICE_CURRENCY is a 3-letter currency code, e.g. USD').default('USD'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });

@@ -14,6 +14,8 @@ export interface Config {
   metabaseTenants: boolean;
   /** Rate limits, shared across instances through Redis when redisUrl is set. */
   rateLimits: { redisUrl?: string; redisKeyPrefix: string; embedsPerMinute: number; authFailuresPerMinute: number };
+  /** The price of one seat for one day, for the cost column of the seat-usage report. */
+  seatPrice?: { perDay: number; currency: string };
   /** Origins allowed by CORS; undefined means CORS is off. */
   corsOrigins?: string[];
   initialSeatBudget: number;
@@ -75,6 +77,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
     },
     corsOrigins: e.CORS_ORIGINS,
+    seatPrice: e.SEAT_PRICE_PER_DAY !== undefined ? { perDay: e.SEAT_PRICE_PER_DAY, currency: e.SEAT_PRICE_CURRENCY } : undefined,
     initialSeatBudget: e.SEAT_BUDGET,
     logLevel: e.LOG_LEVEL,
     migrateOnStart: e.MIGRATE_ON_START,
