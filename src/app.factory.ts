@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
+import session from '@fastify/session';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import type { Config } from './config/config.js';
+import { ConsoleSessionStore } from './console/console-session.store.js';
+import { PrismaService } from './database/prisma.service.js';
 import { NestPinoLogger } from './logging/logger.js';
 
 /** Request bodies over this get 413. */
@@ -34,6 +40,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    trustProxy: config.trustProxy,
   });
   const fastify = adapter.getInstance();
   // JSON only: Fastify's own parser (prototype-poisoning safe); anything else gets 415.
@@ -55,6 +62,23 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   await app.register(helmet as never, {
     contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } },
   });
+  if (config.saml) {
+    // Console sessions: server-side (Postgres), HttpOnly, SameSite=Lax, Secure outside plain-http dev,
+    // idle timeout by a rolling cookie, absolute timeout checked by the console; forms need CSRF tokens.
+    const saml = config.saml;
+    await app.register(cookie as never);
+    await app.register(formbody as never);
+    await app.register(session as never, {
+      secret: saml.sessionSecret,
+      cookieName: 'embedgate_session',
+      store: new ConsoleSessionStore(app.get(PrismaService), saml.sessionIdleMinutes * 60_000),
+      saveUninitialized: false,
+      rolling: true,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: saml.secureCookies, path: '/', maxAge: saml.sessionIdleMinutes * 60_000 },
+    });
+    await app.register(csrf as never, { sessionPlugin: '@fastify/session' });
+    app.getHttpAdapter().getInstance().decorate('consoleAbsoluteMs', saml.sessionAbsoluteHours * 3_600_000);
+  }
   // CORS is off unless CORS_ORIGINS lists the origins allowed to call the API from a browser.
   if (config.corsOrigins?.length) {
     app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'x-request-id'] });

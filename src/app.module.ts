@@ -4,6 +4,7 @@ import { AppsModule } from './apps/apps.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import type { Config } from './config/config.js';
+import { ConsoleModule } from './console/console.module.js';
 import { CoreModule } from './database/core.module.js';
 import { EmbedsModule } from './embeds/embeds.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -33,6 +34,7 @@ export class AppModule {
         ReportsModule,
         AuditModule,
         HealthModule,
+        ConsoleModule.forRoot(config),
       ],
     };
   }

@@ -88,11 +88,36 @@ export const envObject = z.object({
       .transform(Number)
       .optional(),
     SEAT_PRICE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'SEAT_PRICE_CURRENCY is a 3-letter currency code, e.g. USD').default('USD'),
+    SAML_SP_ENTITY_ID: z.string().min(1).max(500).optional(),
+    SAML_IDP_ENTRY_POINT: z.url({ protocol: /^https?$/, error: 'SAML_IDP_ENTRY_POINT must be the IdP’s http(s) SSO URL' }).optional(),
+    SAML_IDP_ISSUER: z.string().min(1).max(500).optional(),
+    SAML_IDP_CERT: z
+      .string()
+      .refine((pem) => pem.includes('BEGIN CERTIFICATE') || /^[A-Za-z0-9+/=\s]{200,}$/.test(pem), 'SAML_IDP_CERT must be the IdP’s signing certificate (PEM)')
+      .optional(),
+    SAML_ROLE_ATTRIBUTE: z.string().min(1).max(200).default('groups'),
+    SAML_ROLE_MAP: jsonOf('SAML_ROLE_MAP', z.record(z.string().min(1), z.enum(['admin', 'finance', 'analyst']))).default({}),
+    SESSION_SECRET: secret('SESSION_SECRET').optional(),
+    SESSION_IDLE_MINUTES: integer('SESSION_IDLE_MINUTES', 1, 1_440).default(30),
+    SESSION_ABSOLUTE_HOURS: integer('SESSION_ABSOLUTE_HOURS', 1, 168).default(8),
+    TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 
+const SAML_REQUIRED = ['SAML_SP_ENTITY_ID', 'SAML_IDP_ENTRY_POINT', 'SAML_IDP_ISSUER', 'SAML_IDP_CERT'] as const;
+
 export const envSchema = envObject.superRefine((env, ctx) => {
+  // SAML is off when none of its settings is given; on, it needs all of them and a session secret.
+  const given = SAML_REQUIRED.filter((name) => env[name] !== undefined);
+  if (given.length > 0) {
+    for (const name of SAML_REQUIRED) {
+      if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is required when SAML is configured (${given.join(', ')} set)` });
+    }
+    if (env.SESSION_SECRET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'SESSION_SECRET is required when SAML is configured (at least 32 bytes: openssl rand -hex 32)' });
+    }
+  }
     if (env.METABASE_EMBEDDING_SECRET_KEY === env.METABASE_JWT_SHARED_SECRET) {
       ctx.addIssue({
         code: 'custom',

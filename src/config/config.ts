@@ -8,12 +8,29 @@ export interface Config {
   databasePoolSize: number;
   host: string;
   port: number;
+  /** Behind a TLS-terminating proxy: trust X-Forwarded-For/-Proto (client address, https). */
+  trustProxy: boolean;
   /** Where browsers reach embedgate: the base of one-time SSO launch links. */
   publicUrl: string;
   /** Send Metabase's `@tenant` claim in SSO tokens (Metabase's own tenant isolation). */
   metabaseTenants: boolean;
   /** Rate limits, shared across instances through Redis when redisUrl is set. */
   rateLimits: { redisUrl?: string; redisKeyPrefix: string; embedsPerMinute: number; authFailuresPerMinute: number };
+  /** Staff sign-in (SAML 2.0) and console sessions; undefined when SAML is not configured. */
+  saml?: {
+    spEntityId: string;
+    idpEntryPoint: string;
+    idpIssuer: string;
+    idpCert: string;
+    roleAttribute: string;
+    roleMap: Record<string, 'admin' | 'finance' | 'analyst'>;
+    acsUrl: string;
+    sessionSecret: string;
+    sessionIdleMinutes: number;
+    sessionAbsoluteHours: number;
+    /** Secure cookies: everywhere but plain-http local development. */
+    secureCookies: boolean;
+  };
   /** The price of one seat for one day, for the cost column of the seat-usage report. */
   seatPrice?: { perDay: number; currency: string };
   /** Origins allowed by CORS; undefined means CORS is off. */
@@ -68,6 +85,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     host: e.HOST,
     port: e.PORT,
+    trustProxy: e.TRUST_PROXY,
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     metabaseTenants: e.METABASE_TENANTS,
     rateLimits: {
@@ -77,6 +95,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
     },
     corsOrigins: e.CORS_ORIGINS,
+    saml:
+      e.SAML_SP_ENTITY_ID && e.SAML_IDP_ENTRY_POINT && e.SAML_IDP_ISSUER && e.SAML_IDP_CERT && e.SESSION_SECRET
+        ? {
+            spEntityId: e.SAML_SP_ENTITY_ID,
+            idpEntryPoint: e.SAML_IDP_ENTRY_POINT,
+            idpIssuer: e.SAML_IDP_ISSUER,
+            idpCert: e.SAML_IDP_CERT,
+            roleAttribute: e.SAML_ROLE_ATTRIBUTE,
+            roleMap: e.SAML_ROLE_MAP,
+            acsUrl: `${e.PUBLIC_URL ?? `http://localhost:${e.PORT}`}/auth/saml/acs`,
+            sessionSecret: e.SESSION_SECRET,
+            sessionIdleMinutes: e.SESSION_IDLE_MINUTES,
+            sessionAbsoluteHours: e.SESSION_ABSOLUTE_HOURS,
+            secureCookies: !(e.PUBLIC_URL ?? `http://localhost`).startsWith('http://'),
+          }
+        : undefined,
     seatPrice: e.SEAT_PRICE_PER_DAY !== undefined ? { perDay: e.SEAT_PRICE_PER_DAY, currency: e.SEAT_PRICE_CURRENCY } : undefined,
     initialSeatBudget: e.SEAT_BUDGET,
     logLevel: e.LOG_LEVEL,

@@ -9,6 +9,6 @@ import { LicenseService } from './license.service.js';
   imports: [SeatsModule, MetabaseModule],
   providers: [LicenseService, LicenseReconciliation],
   controllers: [LicenseController],
-  exports: [LicenseService],
+  exports: [LicenseService, LicenseReconciliation],
 })
 export class LicenseModule {}

@@ -93,6 +93,20 @@ export class TenantsService {
     return toPage(rows, limit, (row) => row.slug, tenantView);
   }
 
+  /** For the console: slug or name containing q, optionally one kind and tier; at most 200. */
+  async search(filter: { q?: string; kind?: Tenant['kind']; tier?: Tenant['tier'] }): Promise<TenantView[]> {
+    const rows = await this.prisma.tenant.findMany({
+      where: {
+        kind: filter.kind,
+        tier: filter.tier,
+        ...(filter.q ? { OR: [{ slug: { contains: filter.q.toLowerCase() } }, { name: { contains: filter.q, mode: 'insensitive' } }] } : {}),
+      },
+      orderBy: { slug: 'asc' },
+      take: 200,
+    });
+    return rows.map(tenantView);
+  }
+
   async get(slug: string): Promise<TenantView> {
     const tenant = await this.prisma.tenant.findUnique({ where: { slug } });
     if (!tenant) throw tenantNotFound(slug);

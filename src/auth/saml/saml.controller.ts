@@ -1,0 +1,62 @@
+import { Controller, Get, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../common/api-error.js';
+import { CONFIG, type Config } from '../../config/config.js';
+import { safeRelayState } from '../../console/staff-session.js';
+import { Public } from '../roles.decorator.js';
+import { SamlAuthGuard } from './saml-auth.guard.js';
+import { SamlStrategy, type StaffUser } from './saml.strategy.js';
+
+/** Checks the CSRF token of a state-changing request made with a session (@fastify/csrf-protection). */
+export async function checkCsrf(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await new Promise<void>((resolve, reject) =>
+    request.server.csrfProtection(request, reply, (error?: Error) =>
+      error ? reject(new ApiError(403, 'csrf_invalid', 'missing or invalid CSRF token; reload the page and try again')) : resolve(),
+    ),
+  );
+}
+
+@ApiExcludeController()
+@Controller('auth')
+export class SamlController {
+  constructor(
+    private readonly strategy: SamlStrategy,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  @Get('saml/metadata')
+  @Public()
+  metadata(@Res() reply: FastifyReply) {
+    void reply.type('application/samlmetadata+xml').send(this.strategy.generateServiceProviderMetadata(null, null));
+  }
+
+  /** Starts sign-in: an AuthnRequest (its id kept for InResponseTo) and a redirect to the IdP. */
+  @Get('saml/login')
+  @Public()
+  async login(@Query('RelayState') relayState: unknown, @Res() reply: FastifyReply) {
+    const url = await this.strategy.saml.getAuthorizeUrlAsync(safeRelayState(relayState), undefined, {});
+    void reply.header('cache-control', 'no-store').redirect(url, 302);
+  }
+
+  /** The assertion consumer: a validated response opens a new session (new id) and returns to the console. */
+  @Post('saml/acs')
+  @Public()
+  @UseGuards(SamlAuthGuard)
+  async acs(@Req() request: FastifyRequest & { user?: StaffUser }, @Res() reply: FastifyReply) {
+    await request.session.regenerate();
+    request.session.staff = request.user!;
+    request.session.signedInAt = Date.now();
+    const relayState = (request.body as Record<string, unknown> | undefined)?.RelayState;
+    void reply.redirect(safeRelayState(relayState), 303);
+  }
+
+  @Post('logout')
+  @Public()
+  @HttpCode(303)
+  async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    if (request.session?.staff) await checkCsrf(request, reply);
+    await request.session?.destroy();
+    void reply.redirect('/console/signed-out', 303);
+  }
+}

@@ -1,0 +1,150 @@
+import { startService, type RunningService } from '../support/service.js';
+import { TestIdp } from '../support/test-idp.js';
+
+const SP_ENTITY_ID = 'https://embedgate.test.example/saml';
+let idp: TestIdp;
+let otherIdp: TestIdp;
+let service: RunningService;
+let sp: { entityId: string; acsUrl: string };
+
+/** Starts sign-in on the service: returns the AuthnRequest id the IdP must answer. */
+async function startLogin(relayState = '/console/tenants') {
+  const answer = await fetch(`${service.baseUrl}/auth/saml/login?RelayState=${encodeURIComponent(relayState)}`, { redirect: 'manual' });
+  expect(answer.status).toBe(302);
+  const location = answer.headers.get('location')!;
+  expect(location.startsWith(`${idp.url}/sso?`)).toBe(true);
+  return TestIdp.requestIdOf(location);
+}
+
+/** Posts a SAMLResponse to the ACS as a browser form would. */
+const postToAcs = (samlResponse: string, relayState = '/console/tenants') =>
+  fetch(`${service.baseUrl}/auth/saml/acs`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ SAMLResponse: samlResponse, RelayState: relayState }).toString(),
+  });
+
+const sessionCookie = (response: Response) => response.headers.getSetCookie().find((c) => c.startsWith('embedgate_session='));
+
+beforeAll(async () => {
+  idp = await TestIdp.create();
+  otherIdp = await TestIdp.create('https://other-idp.test.example/metadata');
+  await idp.start(() => sp);
+  service = await startService({
+    SAML_SP_ENTITY_ID: SP_ENTITY_ID,
+    SAML_IDP_ENTRY_POINT: `${idp.url}/sso`,
+    SAML_IDP_ISSUER: idp.entityId,
+    SAML_IDP_CERT: idp.cert,
+    SAML_ROLE_MAP: JSON.stringify({ 'bi-admins': 'admin', finance: 'finance', analysts: 'analyst' }),
+    SESSION_SECRET: 'console-session-secret-0123456789abcdef',
+    // Plain http here, as in local development: the cookie cannot be Secure (tests speak http).
+    PUBLIC_URL: 'http://embedgate.test.example',
+  });
+  // The service was told TEST_PUBLIC_URL: its ACS URL is that one.
+  sp = { entityId: SP_ENTITY_ID, acsUrl: `${service.config.publicUrl}/auth/saml/acs` };
+});
+afterAll(async () => {
+  await service.stop();
+  await idp.stop();
+});
+
+describe('SAML sign-in', () => {
+  it('publishes SP metadata with our entity id and ACS', async () => {
+    const answer = await fetch(`${service.baseUrl}/auth/saml/metadata`);
+    expect(answer.status).toBe(200);
+    const xml = await answer.text();
+    expect(xml).toContain(`entityID="${SP_ENTITY_ID}"`);
+    expect(xml).toContain(sp.acsUrl);
+  });
+
+  it('a good signed response opens a session (HttpOnly, SameSite=Lax) and lands on the console page asked for', async () => {
+    const { id } = await startLogin('/console/license');
+    const answer = await postToAcs(await idp.response(sp, { inResponseTo: id }), '/console/license');
+    expect(answer.status).toBe(303);
+    expect(answer.headers.get('location')).toBe('/console/license');
+    const cookie = sessionCookie(answer)!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    const page = await fetch(`${service.baseUrl}/console/license`, { headers: { cookie: cookie.split(';')[0] } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('seat budget');
+  });
+
+  it('refuses to redirect anywhere but the console after sign-in', async () => {
+    for (const target of ['https://evil.example/', '//evil.example', '/console/../v1/license', '/\\evil.example']) {
+      const { id } = await startLogin(target);
+      const answer = await postToAcs(await idp.response(sp, { inResponseTo: id }), target);
+      expect(answer.headers.get('location')).toBe('/console');
+    }
+  });
+
+  const refused: [string, () => Promise<string>][] = [
+    ['an unsigned response', async () => idp.response(sp, { inResponseTo: (await startLogin()).id, signed: false })],
+    ['a response signed by another key', async () => otherIdp.response(sp, { inResponseTo: (await startLogin()).id })],
+    ['a wrong audience', async () => idp.response(sp, { inResponseTo: (await startLogin()).id, audience: 'https://someone-else.example/saml' })],
+    ['an expired assertion', async () => idp.response(sp, { inResponseTo: (await startLogin()).id, validForSeconds: -120 })],
+    ['an unsolicited response (no InResponseTo we issued)', async () => idp.response(sp, { inResponseTo: '_never-issued-by-us' })],
+  ];
+  it.each(refused)('refuses %s with 401 and no session', async (_what, makeResponse) => {
+    const answer = await postToAcs(await makeResponse());
+    expect(answer.status).toBe(401);
+    expect(sessionCookie(answer)).toBeUndefined();
+    expect((await answer.json()).error.code).toMatch(/^saml_/);
+  });
+
+  it('refuses a replayed response: each request id and assertion is accepted once', async () => {
+    const { id } = await startLogin();
+    const samlResponse = await idp.response(sp, { inResponseTo: id });
+    expect((await postToAcs(samlResponse)).status).toBe(303);
+    const replay = await postToAcs(samlResponse);
+    expect(replay.status).toBe(401);
+    expect(sessionCookie(replay)).toBeUndefined();
+  });
+
+  it('refuses a signed-in person whose groups map to no role (403)', async () => {
+    const { id } = await startLogin();
+    const answer = await postToAcs(await idp.response(sp, { inResponseTo: id, groups: ['marketing'] }));
+    expect(answer.status).toBe(403);
+    expect(sessionCookie(answer)).toBeUndefined();
+  });
+
+  it('gives a new session id at each sign-in and destroys the session at logout (CSRF-protected)', async () => {
+    const first = sessionCookie(await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id })))!.split(';')[0];
+    const second = sessionCookie(await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id })))!.split(';')[0];
+    expect(first).not.toBe(second);
+    const noCsrf = await fetch(`${service.baseUrl}/auth/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: second } });
+    expect(noCsrf.status).toBe(403);
+    const page = await (await fetch(`${service.baseUrl}/console/tenants`, { headers: { cookie: second } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1];
+    const logout = await fetch(`${service.baseUrl}/auth/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: second, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf }).toString(),
+    });
+    expect(logout.status).toBe(303);
+    const after = await fetch(`${service.baseUrl}/console/tenants`, { redirect: 'manual', headers: { cookie: second } });
+    expect(after.status).toBe(302);
+    expect(after.headers.get('location')).toMatch(/^\/auth\/saml\/login\?RelayState=/);
+  });
+
+  it('roles decide what each person sees and may change: finance reads tenants but cannot toggle a tier', async () => {
+    await service.admin.post('/v1/tenants', { slug: 'acme', name: 'Acme', kind: 'external', tier: 'drill', customerId: 'a' });
+    const cookie = sessionCookie(await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id, groups: ['finance'] })))!.split(';')[0];
+    const page = await (await fetch(`${service.baseUrl}/console/tenants`, { headers: { cookie } })).text();
+    expect(page).toContain('acme');
+    expect(page).not.toContain('Downgrade to view');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1];
+    const toggle = await fetch(`${service.baseUrl}/console/tenants/acme/tier`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, tier: 'view', confirm: 'yes' }).toString(),
+    });
+    expect(toggle.status).toBe(403);
+    expect((await service.admin.get('/v1/tenants/acme')).body.tier).toBe('drill');
+    expect((await fetch(`${service.baseUrl}/console/audit`, { headers: { cookie } })).status).toBe(403);
+    expect((await fetch(`${service.baseUrl}/console/reports/seat-usage`, { headers: { cookie } })).status).toBe(200);
+  });
+});
