@@ -119,7 +119,7 @@ export async function startService(env: Record<string, string> = {}, db?: TestDa
   });
   const logger = createLogger(config.logLevel, sink);
   const app = await createApp(config, logger, { docsUi: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: env.PORT ? Number(env.PORT) : 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const createKey = async (role: 'admin' | 'finance', name = `${role}-key`) => {
@@ -174,3 +174,15 @@ export const embedBody = (tenant: string, userId: string, extra: Record<string, 
   resource: 'sales-overview',
   ...extra,
 });
+
+/** A free loopback port, for a service that must know its own URL before it starts (SAML's ACS). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
