@@ -373,7 +373,7 @@ describe('health and docs', () => {
   it('serves the OpenAPI document with every contract path', async () => {
     const doc = await service.anonymous.get('/docs/json');
     expect(doc.status).toBe(200);
-    for (const path of ['/v1/tenants', '/v1/tenants/{slug}', '/v1/tenants/{slug}/tier', '/v1/resources', '/v1/apps', '/v1/keys', '/v1/keys/{id}', '/v1/embeds', '/v1/embeds/explain', '/v1/license', '/v1/seats', '/v1/seats/{id}', '/v1/audit', '/health/live', '/health/ready']) {
+    for (const path of ['/v1/tenants', '/v1/tenants/{slug}', '/v1/tenants/{slug}/tier', '/v1/resources', '/v1/apps', '/v1/keys', '/v1/keys/{id}', '/v1/embeds', '/v1/embeds/explain', '/v1/license', '/v1/seats', '/v1/seats/{id}', '/v1/audit', '/health/live', '/health/ready', '/v1/reports/seat-usage', '/v1/sso/jwt', '/v1/launch/{id}', '/v1/keys/{id}/rotate', '/v1/seats/reclaim', '/v1/license/reconciliation']) {
       expect(Object.keys(doc.body.paths)).toContain(path);
     }
     expect(doc.body.paths['/v1/embeds'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('user');

@@ -129,6 +129,16 @@ describe('SAML sign-in', () => {
     expect(after.headers.get('location')).toMatch(/^\/auth\/saml\/login\?RelayState=/);
   });
 
+  it('ends a session past its absolute timeout, however active it is', async () => {
+    const cookie = sessionCookie(await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id })))!.split(';')[0];
+    expect((await fetch(`${service.baseUrl}/console/license`, { headers: { cookie } })).status).toBe(200);
+    // Signed in nine hours ago (the absolute timeout is eight).
+    await service.db.query(`UPDATE console_sessions SET data = jsonb_set(data, '{signedInAt}', to_jsonb($1::bigint))`, [Date.now() - 9 * 3_600_000]);
+    const after = await fetch(`${service.baseUrl}/console/license`, { redirect: 'manual', headers: { cookie } });
+    expect(after.status).toBe(302);
+    expect(after.headers.get('location')).toBe('/auth/saml/login?RelayState=%2Fconsole%2Flicense');
+  });
+
   it('roles decide what each person sees and may change: finance reads tenants but cannot toggle a tier', async () => {
     await service.admin.post('/v1/tenants', { slug: 'acme', name: 'Acme', kind: 'external', tier: 'drill', customerId: 'a' });
     const cookie = sessionCookie(await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id, groups: ['finance'] })))!.split(';')[0];

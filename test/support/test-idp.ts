@@ -45,14 +45,17 @@ export class TestIdp {
     return new TestIdp(entityId, pems.cert, pems.private);
   }
 
+  private built?: ReturnType<typeof samlify.IdentityProvider>;
+
   private idp(ssoUrl: string) {
-    return samlify.IdentityProvider({
+    return (this.built ??= samlify.IdentityProvider({
       entityID: this.entityId,
       privateKey: this.privateKey,
       signingCert: this.cert,
       isAssertionEncrypted: false,
       singleSignOnService: [{ Binding: REDIRECT, Location: ssoUrl }],
-    });
+      singleLogoutService: [{ Binding: REDIRECT, Location: `${ssoUrl}/logout` }],
+    }));
   }
 
   /** A base64 SAMLResponse for the SP at acsUrl. */
