@@ -8,7 +8,7 @@ import { Public } from '../auth/roles.decorator.js';
 import { ApiError } from '../common/api-error.js';
 import { LicenseReconciliation } from '../license/license-reconciliation.service.js';
 import { LicenseService } from '../license/license.service.js';
-import { toCsv } from '../reports/csv.js';
+import { seatUsageCsv } from '../reports/csv.js';
 import { SeatUsageReports, type SeatUsageReport } from '../reports/seat-usage.service.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { html, layout, SafeHtml, simplePage } from './html.js';
@@ -196,16 +196,10 @@ ${report.tenants.map((t) => html`<tr><td>${t.tenant}</td><td>${t.peakSeats}</td>
     this.staff(request, 'finance', 'admin');
     const { start, end } = parseRange(query.from, query.to);
     const report = await this.reports.build(start, end);
-    const priced = report.currency !== undefined;
     void reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="seat-usage-${report.from}-to-${report.to}.csv"`)
-      .send(
-        toCsv(
-          ['date', 'tenant', 'peak_seats', 'seat_days', ...(priced ? [`cost_${report.currency}`] : [])],
-          report.rows.map((r) => [r.date, r.tenant, r.peakSeats, r.seatDays, ...(priced ? [r.cost] : [])]),
-        ),
-      );
+      .send(seatUsageCsv(report));
   }
 
   @Get('audit')

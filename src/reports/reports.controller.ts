@@ -6,7 +6,7 @@ import { Roles } from '../auth/roles.decorator.js';
 import { ApiError } from '../common/api-error.js';
 import { ApiQueryFrom } from '../common/openapi.js';
 import { validQuery } from '../common/zod-validation.pipe.js';
-import { toCsv } from './csv.js';
+import { seatUsageCsv } from './csv.js';
 import { SeatUsageReports } from './seat-usage.service.js';
 
 const MAX_DAYS = 366;
@@ -48,11 +48,7 @@ export class ReportsController {
     const report = await this.reports.build(query.from, query.to);
     const csv = query.format === 'csv' || (query.format === undefined && /\btext\/csv\b/.test(accept ?? ''));
     if (!csv) return report;
-    const priced = report.currency !== undefined;
-    const body = toCsv(
-      ['date', 'tenant', 'peak_seats', 'seat_days', ...(priced ? [`cost_${report.currency}`] : [])],
-      report.rows.map((r) => [r.date, r.tenant, r.peakSeats, r.seatDays, ...(priced ? [r.cost] : [])]),
-    );
+    const body = seatUsageCsv(report);
     void reply
       .header('content-type', 'text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="seat-usage-${report.from}-to-${report.to}.csv"`);

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import { Public, Roles } from '../auth/roles.decorator.js';
@@ -9,6 +9,8 @@ import { validBody } from '../common/zod-validation.pipe.js';
 import { ssoJwtRequestSchema, type SsoJwtRequest } from '../embeds/embed-request.dto.js';
 import { EmbedsService } from '../embeds/embeds.service.js';
 import { EmbedRateLimitGuard } from '../rate-limits/embed-rate-limit.guard.js';
+import { RateLimits } from '../rate-limits/rate-limits.service.js';
+import { ApiError } from '../common/api-error.js';
 import { SsoService } from './sso.service.js';
 
 @ApiTags('sso')
@@ -17,6 +19,7 @@ export class SsoController {
   constructor(
     private readonly sso: SsoService,
     private readonly embeds: EmbedsService,
+    private readonly limits: RateLimits,
   ) {}
 
   @Get('launch/:id')
@@ -25,8 +28,16 @@ export class SsoController {
   @ApiResponse({ status: 302, description: 'to Metabase’s /auth/sso' })
   @ApiResponse({ status: 404, description: 'no such link' })
   @ApiResponse({ status: 410, description: 'already used, expired, or the seat was withdrawn' })
-  async launch(@Param('id') id: string, @Res() reply: FastifyReply) {
-    const location = await this.sso.redeemLaunch(id);
+  async launch(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    // Guessing ids is hopeless (256 bits), but an address that keeps trying is slowed down like a bad key.
+    await this.limits.checkAuthFailures(request.ip);
+    let location: string;
+    try {
+      location = await this.sso.redeemLaunch(id);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) throw (await this.limits.recordAuthFailure(request.ip)) ?? error;
+      throw error;
+    }
     // The URL carries a live token: keep it out of caches and referrers.
     void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(location, 302);
   }
