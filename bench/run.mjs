@@ -1,0 +1,208 @@
+// npm run bench: embedgate against a bare Fastify server (the floor) on this machine, with autocannon.
+// Starts both, seeds a dataset on the real Postgres (BENCH_DATABASE_URL, default the local server),
+// measures each scenario for a fixed duration with the same connections, prints a table and writes
+// bench/results/latest.json.
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import pg from 'pg';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const DB = 'embedgate_bench';
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const TENANTS = 1000;
+const DRILL_TENANTS = 100; // 50 external drill + 50 internal
+const USERS = 100_000;
+const RESOURCES = 20;
+const RETURNING_SEATS = 5000;
+const dbUrl = (name) => Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
+const log = (m) => process.stderr.write(`${m}\n`);
+
+async function sql(url, text, params) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts dist/main.js and waits until /health/ready answers. */
+async function startEmbedgate(env) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  for (let i = 0; i < 600; i++) {
+    if (exited) throw new Error('embedgate exited during start');
+    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
+    if (ok) return { child, port };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('embedgate did not become ready in 60 s');
+}
+
+const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+async function run(name, options) {
+  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
+  const non2xx = result.non2xx + result.errors + result.timeouts;
+  return {
+    scenario: name,
+    requests: result.requests.total,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: non2xx,
+  };
+}
+
+async function main() {
+  // The floor: a bare Fastify server answering a small JSON body.
+  const floor = Fastify({ logger: false });
+  floor.get('/', async () => ({ ok: true }));
+  await floor.listen({ port: 0, host: '127.0.0.1' });
+  const floorUrl = `http://127.0.0.1:${floor.server.address().port}`;
+
+  log(`seeding ${DB}: ${TENANTS} tenants, ${RESOURCES} resources, ${RETURNING_SEATS} returning SSO users…`);
+  await sql(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await sql(ADMIN_URL, `CREATE DATABASE ${DB}`);
+  const secrets = { METABASE_EMBEDDING_SECRET_KEY: randomBytes(32).toString('hex'), METABASE_JWT_SHARED_SECRET: randomBytes(32).toString('base64url') };
+  const env = {
+    DATABASE_URL: dbUrl(DB),
+    METABASE_SITE_URL: 'https://metabase.bench.example',
+    PUBLIC_URL: 'https://embedgate.bench.example',
+    SEAT_BUDGET: '200000',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_EMBEDS_PER_MINUTE: '10000000',
+    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
+    ...secrets,
+  };
+  // Boot once to migrate, then seed straight into the tables.
+  const service = await startEmbedgate(env);
+  const url = dbUrl(DB);
+  await sql(url, `
+    INSERT INTO tenants (slug, name, kind, tier, customer_id)
+    SELECT 't-' || i, 'Tenant ' || i,
+           (CASE WHEN i > ${TENANTS - DRILL_TENANTS / 2} THEN 'internal' ELSE 'external' END)::"TenantKind",
+           (CASE WHEN i > ${TENANTS - DRILL_TENANTS} THEN 'drill' ELSE 'view' END)::"Tier",
+           'c-' || i
+    FROM generate_series(1, ${TENANTS}) i`);
+  await sql(url, `
+    INSERT INTO resources (key, type, metabase_id, tenant_param, guest)
+    SELECT 'r-' || i, 'dashboard', i::text, 'customer_id', true FROM generate_series(1, ${RESOURCES}) i`);
+  // Returning SSO users: seats already held, identities bound (as their first embeds would have left them).
+  await sql(url, `
+    WITH drill AS (SELECT id, slug, row_number() OVER (ORDER BY slug) - 1 AS n FROM tenants WHERE tier = 'drill'),
+    users AS (SELECT i, (SELECT id FROM drill WHERE n = i % ${DRILL_TENANTS}) AS tenant_id FROM generate_series(0, ${RETURNING_SEATS - 1}) i),
+    seats AS (INSERT INTO seats (tenant_id, user_id, email, last_used_at) SELECT tenant_id, 'ret-' || i, 'ret-' || i || '@bench.example', now() - interval '1 hour' FROM users RETURNING tenant_id)
+    INSERT INTO sso_identities (email, tenant_id) SELECT 'ret-' || i || '@bench.example', tenant_id FROM users`);
+  await sql(url, `UPDATE tenants t SET seats_held = (SELECT count(*) FROM seats s WHERE s.tenant_id = t.id)`);
+  await sql(url, `UPDATE license SET seats_held = (SELECT count(*) FROM seats)`);
+  log('seeded');
+  const drillSlugs = (await sql(url, `SELECT slug FROM tenants WHERE tier = 'drill' ORDER BY slug`)).map((r) => r.slug);
+  const viewSlugs = (await sql(url, `SELECT slug FROM tenants WHERE tier = 'view' AND kind = 'external' ORDER BY slug`)).map((r) => r.slug);
+  const adminKey = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'keys', 'create', '--role', 'admin', '--name', 'bench'], {
+    env: { PATH: process.env.PATH, DATABASE_URL: url },
+    encoding: 'utf8',
+  }).trim();
+  const base = `http://127.0.0.1:${service.port}`;
+  const appKey = (
+    await (await fetch(`${base}/v1/apps`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', tenants: '*' }) })).json()
+  ).apiKey;
+  const headers = { authorization: `Bearer ${appKey}`, 'content-type': 'application/json' };
+  const pick = (list) => list[Math.floor(Math.random() * list.length)];
+  const resource = () => `r-${1 + Math.floor(Math.random() * RESOURCES)}`;
+  const embed = (bodyOf) => ({ url: base, requests: [{ method: 'POST', path: '/v1/embeds', headers, setupRequest: (req) => ({ ...req, body: JSON.stringify(bodyOf()) }) }] });
+  const user = (id) => ({ id, email: `${id}@bench.example` });
+
+  log('warming up');
+  // Warm up (JIT, pools, caches) on each path.
+  await autocannon({ url: base, connections: 8, duration: 2, requests: embed(() => ({ tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() })).requests });
+
+  const results = [];
+  results.push(await run('floor (bare Fastify)', { url: floorUrl }));
+  results.push(await run('guest embeds', embed(() => ({ tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() }))));
+  results.push(
+    await run('SSO embeds, returning users', embed(() => {
+      const i = Math.floor(Math.random() * RETURNING_SEATS);
+      return { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`ret-${i}`), resource: resource(), options: { launch: 'direct' } };
+    })),
+  );
+  let next = 0;
+  const seatsBefore = Number((await sql(url, 'SELECT seats_held FROM license'))[0].seats_held);
+  results.push(
+    await run('first SSO embeds (new seats)', embed(() => {
+      const i = next++;
+      return { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`new-${i}`), resource: resource(), options: { launch: 'direct' } };
+    })),
+  );
+  const [ledger] = await sql(url, `SELECT (SELECT seats_held FROM license) AS held, (SELECT seat_budget FROM license) AS budget, (SELECT count(*)::int FROM seats) AS rows,
+    (SELECT count(*)::int FROM seat_events WHERE kind = 'allocated' AND seats_held_after > seat_budget) AS over_budget`);
+  results.push(await run('explain', { url: base, requests: [{ method: 'POST', path: '/v1/embeds/explain', headers, setupRequest: (req) => ({ ...req, body: JSON.stringify({ tenant: pick(drillSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() }) }) }] }));
+  const rss = rssMb(service.child.pid);
+  const metrics = await (await fetch(`${base}/metrics`)).text().catch(() => '');
+
+  const floorRps = results[0].rps;
+  const targets = { 'guest embeds': { ratio: 0.5, p99: 20 }, 'SSO embeds, returning users': { ratio: 0.35, p99: 30 }, 'first SSO embeds (new seats)': { rps: 1000 } };
+  const rows = results.map((r) => {
+    const t = targets[r.scenario];
+    const ratio = r.rps / floorRps;
+    const met = !t ? '' : t.rps ? (r.rps >= t.rps ? 'met' : 'MISSED') : ratio >= t.ratio && r.p99 < t.p99 ? 'met' : 'MISSED';
+    return { ...r, ratioToFloor: Math.round(ratio * 100) / 100, target: t ? (t.rps ? `≥ ${t.rps}/s` : `≥ ${t.ratio}× floor, p99 < ${t.p99} ms`) : '', met };
+  });
+  const summary = {
+    at: new Date().toISOString(),
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    durationSeconds: DURATION,
+    connections: CONNECTIONS,
+    dataset: { tenants: TENANTS, drillTenants: DRILL_TENANTS, users: USERS, resources: RESOURCES, returningSeats: RETURNING_SEATS },
+    results: rows,
+    firstSsoSeats: { before: seatsBefore, after: Number(ledger.held), rows: ledger.rows, budget: ledger.budget, allocationsOverBudget: ledger.over_budget },
+    rssMb: Math.round(rss),
+    rssTarget: 'under 300 MB',
+    metricsEmbedsIssued: metrics.split('\n').filter((l) => l.startsWith('embedgate_embeds_issued_total')),
+  };
+  const pad = (s, n) => String(s).padEnd(n);
+  const table = [
+    `${pad('scenario', 30)}${pad('req/s', 9)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('× floor', 9)}${pad('errors', 8)}target`,
+    ...rows.map((r) => `${pad(r.scenario, 30)}${pad(r.rps, 9)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.ratioToFloor, 9)}${pad(r.errors, 8)}${r.target} ${r.met}`),
+    `resident set at the end: ${summary.rssMb} MB (target under 300 MB); first SSO seats: ${seatsBefore} → ${ledger.held} held (rows ${ledger.rows}), budget ${ledger.budget}, allocations over budget: ${ledger.over_budget}`,
+  ].join('\n');
+  process.stdout.write(`${table}\n`);
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(summary, null, 2));
+  service.child.kill('SIGTERM');
+  await floor.close();
+  await new Promise((r) => service.child.once('exit', r));
+  await sql(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${error.stack ?? error}\n`);
+  process.exit(1);
+});
