@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { TtlCache } from '../cache/ttl-cache.js';
+import { CONFIG, type Config } from '../config/config.js';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
-import { PrismaService, type Db } from '../database/prisma.service.js';
+import { PrismaService } from '../database/prisma.service.js';
 import { slugSchema } from '../tenants/tenant.dto.js';
 
 export const createAppSchema = z.strictObject({
@@ -18,11 +20,17 @@ export type CreateAppInput = z.output<typeof createAppSchema>;
 
 @Injectable()
 export class AppsService {
+  /** An app's scope never changes after creation; cached per (app, tenant). */
+  private readonly scope: TtlCache<string, boolean>;
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly keys: ApiKeysService,
     private readonly audit: AuditService,
-  ) {}
+    @Inject(CONFIG) config: Config,
+  ) {
+    this.scope = new TtlCache(config.cacheTtlMs);
+  }
 
   /** Creates a host app scoped to some tenants (or all) and its first API key, shown once. */
   async create(input: CreateAppInput, actor: string) {
@@ -42,10 +50,12 @@ export class AppsService {
   }
 
   /** Whether the calling app may act for the tenant. Non-app principals act for no tenant here. */
-  async mayActFor(db: Db, principal: Principal, tenantId: string): Promise<boolean> {
+  async mayActFor(principal: Principal, tenantId: string): Promise<boolean> {
     if (principal.role !== 'app' || !principal.appId) return principal.role === 'admin';
     if (principal.allTenants) return true;
-    const link = await db.appTenant.findUnique({ where: { appId_tenantId: { appId: principal.appId, tenantId } } });
-    return link !== null;
+    const appId = principal.appId;
+    return this.scope.getOrLoad(`${appId}:${tenantId}`, async () =>
+      (await this.prisma.appTenant.findUnique({ where: { appId_tenantId: { appId, tenantId } } })) !== null,
+    );
   }
 }

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { TtlCache } from '../cache/ttl-cache.js';
+import { CONFIG, type Config } from '../config/config.js';
 import { PrismaService, type Db } from '../database/prisma.service.js';
 import type { Principal, Role } from './principal.js';
 
@@ -25,9 +27,19 @@ export interface CreatedKey {
   apiKey: string;
 }
 
+type KeyRow = { id: string; role: Role; name: string; appId: string | null; allTenants: boolean; secretHash: Buffer; revokedAt: Date | null; expiresAt: Date | null };
+
 @Injectable()
 export class ApiKeysService {
-  constructor(private readonly prisma: PrismaService) {}
+  /** Key rows by id, for CACHE_TTL_MS: a revocation elsewhere is honoured here within that bound. */
+  private readonly cache: TtlCache<string, KeyRow | null>;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(CONFIG) config?: Pick<Config, 'cacheTtlMs'>,
+  ) {
+    this.cache = new TtlCache(config?.cacheTtlMs ?? 0);
+  }
 
   /** Creates a key; the returned apiKey is the only time its secret exists outside the caller. */
   async create(db: Db, input: { role: Role; name: string; appId?: string }): Promise<CreatedKey> {
@@ -44,7 +56,10 @@ export class ApiKeysService {
     const match = KEY_PATTERN.exec(presented);
     if (!match) return null;
     const [, id, secret] = match;
-    const key = await this.prisma.apiKey.findUnique({ where: { id }, include: { app: true } });
+    const key = await this.cache.getOrLoad(id, async () => {
+      const row = await this.prisma.apiKey.findUnique({ where: { id }, include: { app: true } });
+      return row ? { ...row, allTenants: row.app?.allTenants ?? false, secretHash: Buffer.from(row.secretHash) } : null;
+    });
     if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date())) return null;
     const stored = Buffer.from(key.secretHash);
     const given = sha256(secret);
@@ -54,12 +69,13 @@ export class ApiKeysService {
       role: key.role,
       name: key.name,
       appId: key.appId,
-      allTenants: key.app?.allTenants ?? false,
+      allTenants: key.allTenants,
     };
   }
 
   /** Revokes a key, or every key of an app when given an app id. Returns how many were revoked. */
   async revoke(db: Db, id: string, at: Date): Promise<number> {
+    this.cache.clear();
     const byKey = await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: at } });
     if (byKey.count > 0) return byKey.count;
     const byApp = await db.apiKey.updateMany({ where: { appId: id, revokedAt: null }, data: { revokedAt: at } });
@@ -71,6 +87,7 @@ export class ApiKeysService {
    * the overlap window (so callers can switch without downtime), then stops.
    */
   async rotate(db: Db, id: string, overlapSeconds: number, now: Date): Promise<(CreatedKey & { previousKeyExpiresAt: string }) | null> {
+    this.cache.delete(id);
     const old = await db.apiKey.findUnique({ where: { id } });
     if (!old || old.revokedAt || (old.expiresAt && old.expiresAt <= now)) return null;
     const expiresAt = new Date(now.getTime() + overlapSeconds * 1000);

@@ -8,6 +8,12 @@ export interface Config {
   databasePoolSize: number;
   host: string;
   port: number;
+  /**
+   * How long an instance may serve a cached key, tenant, resource or app scope: the bound on how late
+   * another instance's revocation, suspension or tier change is seen here (this instance's own writes
+   * are seen at once). 0 turns caching off.
+   */
+  cacheTtlMs: number;
   /** Behind a TLS-terminating proxy: trust X-Forwarded-For/-Proto (client address, https). */
   trustProxy: boolean;
   /** Where browsers reach embedgate: the base of one-time SSO launch links. */
@@ -86,6 +92,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     port: e.PORT,
     trustProxy: e.TRUST_PROXY,
+    cacheTtlMs: e.CACHE_TTL_MS,
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     metabaseTenants: e.METABASE_TENANTS,
     rateLimits: {

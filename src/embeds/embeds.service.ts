@@ -50,12 +50,12 @@ export class EmbedsService {
     this.guestMinter = new GuestTokenMinter(config.metabase.embeddingSecretKey);
   }
 
-  private async load(principal: Principal, tenantSlug: string, resourceKey: string | null): Promise<Subject> {
+  private async load(principal: Principal, tenantSlug: string, resourceKey: string | null, fresh = false): Promise<Subject> {
     const [tenant, resource] = await Promise.all([
-      this.tenants.findBySlug(this.prisma, tenantSlug),
-      resourceKey === null ? null : this.resources.findByKey(this.prisma, resourceKey),
+      this.tenants.findCached(tenantSlug, { fresh }),
+      resourceKey === null ? null : this.resources.findCached(resourceKey),
     ]);
-    const inScope = tenant ? await this.apps.mayActFor(this.prisma, principal, tenant.id) : false;
+    const inScope = tenant ? await this.apps.mayActFor(principal, tenant.id) : false;
     return { tenant, inScope, resource };
   }
 
@@ -97,7 +97,7 @@ export class EmbedsService {
       } else if (result.outcome === 'tenant-changed') {
         // An admin changed the tenant meanwhile (tier, suspension): decide again on what it is now.
         if (attempt > 0) throw new ApiError(409, 'conflict', 'the tenant is being changed; retry');
-        subject = await this.load(principal, request.tenant, resourceKey);
+        subject = await this.load(principal, request.tenant, resourceKey, true);
         decision = this.decide(subject, request.user.email, 'available', purpose);
       } else {
         decision = this.decide(subject, request.user.email, result.outcome, purpose);

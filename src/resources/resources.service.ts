@@ -1,10 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { TtlCache } from '../cache/ttl-cache.js';
+import { CONFIG, type Config } from '../config/config.js';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { isUniqueViolation } from '../database/database-errors.js';
-import { PrismaService, type Db } from '../database/prisma.service.js';
+import { PrismaService } from '../database/prisma.service.js';
 import type { Resource } from '../generated/prisma/client.js';
 
 export const RESOURCE_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -57,12 +59,18 @@ const resourceView = (r: Resource): ResourceView => ({
 
 @Injectable()
 export class ResourcesService {
+  private readonly cache: TtlCache<string, Resource | null>;
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly audit: AuditService,
-  ) {}
+    @Inject(CONFIG) config: Config,
+  ) {
+    this.cache = new TtlCache(config.cacheTtlMs);
+  }
 
   async create(input: CreateResourceInput, actor: string): Promise<ResourceView> {
+    this.cache.delete(input.key);
     try {
       const resource = await this.prisma.$transaction(async (tx) => {
         const created = await tx.resource.create({
@@ -88,8 +96,9 @@ export class ResourcesService {
     return toPage(rows, limit, (row) => row.key, resourceView);
   }
 
-  async findByKey(db: Db, key: string): Promise<Resource | null> {
+  /** A resource by key for the embed path (cached). */
+  async findCached(key: string): Promise<Resource | null> {
     if (!RESOURCE_KEY_PATTERN.test(key)) return null;
-    return db.resource.findUnique({ where: { key } });
+    return this.cache.getOrLoad(key, () => this.prisma.resource.findUnique({ where: { key } }));
   }
 }

@@ -39,6 +39,8 @@ const toHeldSeat = (row: SeatRow): HeldSeat => ({ id: row.id, heldSince: row.hel
 
 /** Seat transactions wait for their turn on the tenant and license rows rather than fail under load. */
 const TX_OPTIONS = { maxWait: 15_000, timeout: 15_000 };
+/** lastUsedAt is kept to this precision (seconds). */
+export const LAST_USED_GRANULARITY_SECONDS = 60;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -55,12 +57,18 @@ export class SeatLedger {
     private readonly outbox: DeactivationOutbox,
   ) {}
 
-  /** The seat the user holds, its lastUsedAt moved to now; null if none. */
+  /**
+   * The seat the user holds, or null. lastUsedAt moves to now, but at most once a minute per seat:
+   * a returning user's embeds do not each write (idle reclamation counts in days). One round trip.
+   */
   async touch(tenantId: string, userId: string): Promise<HeldSeat | null> {
     const rows = await this.prisma.$queryRaw<SeatRow[]>`
-      UPDATE seats SET last_used_at = now()
-      WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}
-      RETURNING id, held_since, last_used_at`;
+      WITH seat AS (SELECT id, held_since, last_used_at FROM seats WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}),
+      moved AS (
+        UPDATE seats SET last_used_at = now()
+        WHERE id = (SELECT id FROM seat) AND last_used_at < now() - make_interval(secs => ${LAST_USED_GRANULARITY_SECONDS})
+        RETURNING last_used_at)
+      SELECT id, held_since, coalesce((SELECT last_used_at FROM moved), last_used_at) AS last_used_at FROM seat`;
     return rows[0] ? toHeldSeat(rows[0]) : null;
   }
 

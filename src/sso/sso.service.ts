@@ -28,6 +28,8 @@ const LAUNCH_ID = /^[A-Za-z0-9_-]{43}$/;
 @Injectable()
 export class SsoService {
   private readonly minter: SsoTokenMinter;
+  /** Bindings never change once made: a confirmed (email, tenant) needs no second look. */
+  private readonly bound = new Map<string, string>();
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -48,6 +50,7 @@ export class SsoService {
    * refused with 409 identity_conflict.
    */
   async bindEmail(tenant: Tenant, ssoEmail: string): Promise<void> {
+    if (this.bound.get(ssoEmail) === tenant.id) return;
     for (let attempt = 0; attempt < 2; attempt++) {
       const rows = await this.prisma.$queryRaw<{ tenant_id: string }[]>`
         WITH inserted AS (
@@ -57,7 +60,11 @@ export class SsoService {
         UNION ALL SELECT tenant_id::text FROM sso_identities WHERE email = ${ssoEmail}
         LIMIT 1`;
       if (rows.length === 0) continue; // a concurrent insert committed after our snapshot: read again
-      if (rows[0].tenant_id === tenant.id) return;
+      if (rows[0].tenant_id === tenant.id) {
+        if (this.bound.size > 100_000) this.bound.clear();
+        this.bound.set(ssoEmail, tenant.id);
+        return;
+      }
       throw new ApiError(
         409,
         'identity_conflict',

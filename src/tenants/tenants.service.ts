@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { TtlCache } from '../cache/ttl-cache.js';
+import { CONFIG, type Config } from '../config/config.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -50,13 +52,26 @@ const tenantNotFound = (slug: string) => new ApiError(404, 'tenant_not_found', `
 
 @Injectable()
 export class TenantsService {
+  /** Tenants by slug for the embed path, for CACHE_TTL_MS; this instance's writes invalidate at once. */
+  private readonly cache: TtlCache<string, Tenant | null>;
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly audit: AuditService,
     private readonly seats: SeatLedger,
-  ) {}
+    @Inject(CONFIG) config: Config,
+  ) {
+    this.cache = new TtlCache(config.cacheTtlMs);
+  }
+
+  /** The tenant as the embed path sees it (cached; seat counts in it may be stale: the ledger re-checks). */
+  findCached(slug: string, options: { fresh?: boolean } = {}): Promise<Tenant | null> {
+    if (options.fresh) this.cache.delete(slug);
+    return this.cache.getOrLoad(slug, () => this.prisma.tenant.findUnique({ where: { slug } }));
+  }
 
   async create(input: CreateTenantInput, actor: string): Promise<TenantView> {
+    this.cache.delete(input.slug);
     try {
       const tenant = await this.prisma.$transaction(async (tx) => {
         const created = await tx.tenant.create({
@@ -113,12 +128,10 @@ export class TenantsService {
     return tenantView(tenant);
   }
 
-  async findBySlug(db: Db, slug: string): Promise<Tenant | null> {
-    return db.tenant.findUnique({ where: { slug } });
-  }
 
   /** Changes a tenant; suspending it releases its seats (a suspended tenant gets no embeds). */
   async update(slug: string, patch: UpdateTenantInput, actor: string): Promise<TenantView> {
+    this.cache.delete(slug);
     const tenant = await this.prisma.$transaction(async (tx) => {
       const existing = await tx.tenant.findUnique({ where: { slug } });
       if (!existing) throw tenantNotFound(slug);
@@ -146,6 +159,7 @@ export class TenantsService {
 
   /** Sets the tier; a downgrade to view releases every seat the tenant holds, in the same transaction. */
   async setTier(slug: string, input: SetTierInput, actor: string): Promise<{ tenant: TenantView; releasedSeats: number }> {
+    this.cache.delete(slug);
     return this.prisma.$transaction(async (tx) => {
       const existing = await tx.tenant.findUnique({ where: { slug } });
       if (!existing) throw tenantNotFound(slug);
