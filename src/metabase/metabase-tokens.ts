@@ -18,7 +18,14 @@ export function metabaseIdValue(metabaseId: string): number | string {
 }
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
-const keyOf = (secret: string) => new TextEncoder().encode(secret);
+
+/**
+ * The HMAC key, imported once: jose would otherwise import raw bytes into a CryptoKey on every
+ * signature (the profile of the embed path showed it).
+ */
+function keyOf(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+}
 
 export interface GuestTokenInput {
   target: EmbedTarget;
@@ -37,7 +44,7 @@ export const MAX_GUEST_TTL_SECONDS = 600;
 export const MAX_SSO_TTL_SECONDS = 180;
 
 export class GuestTokenMinter {
-  private readonly key: Uint8Array;
+  private readonly key: Promise<CryptoKey>;
 
   constructor(secret: string) {
     this.key = keyOf(secret);
@@ -54,7 +61,7 @@ export class GuestTokenMinter {
     })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setExpirationTime(exp)
-      .sign(this.key);
+      .sign(await this.key);
     return { token, expiresAt: new Date(exp * 1000) };
   }
 }
@@ -88,7 +95,7 @@ export const RESERVED_CLAIMS = new Set([
 ]);
 
 export class SsoTokenMinter {
-  private readonly key: Uint8Array;
+  private readonly key: Promise<CryptoKey>;
 
   constructor(secret: string) {
     this.key = keyOf(secret);
@@ -113,7 +120,7 @@ export class SsoTokenMinter {
       .setIssuedAt(iat)
       .setExpirationTime(iat + ttl)
       .setJti(randomUUID())
-      .sign(this.key);
+      .sign(await this.key);
     return { token, expiresAt: new Date((iat + ttl) * 1000) };
   }
 }
