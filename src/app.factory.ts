@@ -14,6 +14,7 @@ import type { Config } from './config/config.js';
 import { ConsoleSessionStore } from './console/console-session.store.js';
 import { PrismaService } from './database/prisma.service.js';
 import { NestPinoLogger } from './logging/logger.js';
+import { MetricsService } from './metrics/metrics.service.js';
 
 /** Request bodies over this get 413. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -58,6 +59,12 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     bodyParser: false,
   });
   app.useGlobalFilters(new AllExceptionsFilter());
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL: ids and launch links stay out of the labels.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requestSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
   // Standard security headers; the Swagger UI at /docs needs its own inline styles.
   await app.register(helmet as never, {
     contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } },

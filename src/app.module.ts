@@ -9,6 +9,7 @@ import { CoreModule } from './database/core.module.js';
 import { EmbedsModule } from './embeds/embeds.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LicenseModule } from './license/license.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitsModule } from './rate-limits/rate-limits.module.js';
 import { ReportsModule } from './reports/reports.module.js';
 import { ResourcesModule } from './resources/resources.module.js';
@@ -24,6 +25,7 @@ export class AppModule {
         CoreModule.forRoot(config),
         ScheduleModule.forRoot(),
         RateLimitsModule,
+        MetricsModule,
         AuthModule,
         TenantsModule,
         ResourcesModule,

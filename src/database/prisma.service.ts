@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { CONFIG, type Config } from '../config/config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 
@@ -8,18 +9,24 @@ import { PrismaClient } from '../generated/prisma/client.js';
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
   constructor(@Inject(CONFIG) config: Pick<Config, 'databaseUrl' | 'databasePoolSize'>) {
     if (!config.databaseUrl) throw new Error('PrismaService needs a database URL');
-    super({
-      adapter: new PrismaPg({
-        connectionString: config.databaseUrl,
-        max: config.databasePoolSize,
-        connectionTimeoutMillis: 5_000,
-        idleTimeoutMillis: 30_000,
-      }),
+    const pool = new pg.Pool({
+      connectionString: config.databaseUrl,
+      max: config.databasePoolSize,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
     });
+    // A dropped connection is removed from the pool and reported by the next query; not a crash.
+    pool.on('error', () => undefined);
+    super({ adapter: new PrismaPg(pool) });
+    this.pool = pool;
   }
+
+  /** The connection pool (for its metrics). */
+  readonly pool: pg.Pool;
 
   async onModuleDestroy(): Promise<void> {
     await this.$disconnect();
+    await this.pool.end().catch(() => undefined);
   }
 }
 

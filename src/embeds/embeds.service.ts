@@ -8,6 +8,7 @@ import { PrismaService } from '../database/prisma.service.js';
 import type { Resource, Tenant } from '../generated/prisma/client.js';
 import { GuestTokenMinter, guestEmbedUrl, ssoLoginUrl, ssoReturnPath, type EmbedTarget } from '../metabase/metabase-tokens.js';
 import { decideEmbed, publicDecision, type Decision, type SeatAvailability } from '../policy/decide-embed.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { SeatLedger, type HeldSeat } from '../seats/seat-ledger.service.js';
 import { SsoService, type SsoUser } from '../sso/sso.service.js';
@@ -46,6 +47,7 @@ export class EmbedsService {
     private readonly apps: AppsService,
     private readonly seats: SeatLedger,
     private readonly sso: SsoService,
+    private readonly metrics: MetricsService,
   ) {
     this.guestMinter = new GuestTokenMinter(config.metabase.embeddingSecretKey);
   }
@@ -103,7 +105,11 @@ export class EmbedsService {
         decision = this.decide(subject, request.user.email, result.outcome, purpose);
       }
     }
-    if (decision.mode === 'deny' || !subject.tenant) throw denied(decision);
+    if (decision.mode === 'deny' || !subject.tenant) {
+      this.metrics.embedsDenied.inc({ rule: decision.rule });
+      throw denied(decision);
+    }
+    this.metrics.embedsIssued.inc({ mode: decision.mode, rule: decision.rule });
     return { subject: subject as Resolved['subject'], decision, seat };
   }
 

@@ -199,3 +199,19 @@ describe('POST /v1/embeds/explain', () => {
     await service.admin.put('/v1/license', { seatBudget: 10 });
   });
 });
+
+describe('GET /metrics', () => {
+  it('counts embeds by mode and rule, denials by rule, seats and the budget, latency and the pool', async () => {
+    const text = (await service.anonymous.get('/metrics')).body as string;
+    const value = (line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').pop());
+    expect(value('embedgate_embeds_issued_total{mode="guest",rule="external-view-tier"}')).toBeGreaterThan(0);
+    expect(value('embedgate_embeds_issued_total{mode="sso",rule="external-drill-tier"}')).toBeGreaterThan(0);
+    expect(value('embedgate_embeds_denied_total{rule="guest-customer-id-required"}')).toBeGreaterThan(0);
+    const held = (await service.admin.get('/v1/license')).body.seatsHeld;
+    expect(value('embedgate_license_seats{kind="held"}')).toBe(held);
+    expect(value('embedgate_seats_held{tenant="globex"}')).toBeGreaterThan(0);
+    expect(text).toMatch(/embedgate_http_request_duration_seconds_bucket\{le="0\.01",method="POST",route="\/v1\/embeds",status="201"\}/);
+    expect(text).toContain('embedgate_db_pool_connections{state="total"}');
+    expect(text).not.toMatch(/\/v1\/launch\/[A-Za-z0-9_-]{43}/);
+  });
+});

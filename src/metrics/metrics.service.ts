@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PrismaService } from '../database/prisma.service.js';
+
+/** Prometheus metrics (prom-client), served at GET /metrics. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly embedsIssued = new Counter({
+    name: 'embedgate_embeds_issued_total',
+    help: 'Embeds issued, by mode (guest, sso) and the rule that fired',
+    labelNames: ['mode', 'rule'] as const,
+    registers: [this.registry],
+  });
+
+  readonly embedsDenied = new Counter({
+    name: 'embedgate_embeds_denied_total',
+    help: 'Embed requests denied by the policy, by rule',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestSeconds = new Histogram({
+    name: 'embedgate_http_request_duration_seconds',
+    help: 'HTTP request latency, by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor(prisma: PrismaService) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'embedgate_' });
+    new Gauge({
+      name: 'embedgate_seats_held',
+      help: 'Seats held, by tenant (tenants holding none are left out)',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const rows = await prisma.tenant.findMany({ where: { seatsHeld: { gt: 0 } }, select: { slug: true, seatsHeld: true } });
+        for (const row of rows) this.set({ tenant: row.slug }, row.seatsHeld);
+      },
+    });
+    new Gauge({
+      name: 'embedgate_seat_cap',
+      help: 'Seat cap, by tenant (tenants with a cap)',
+      labelNames: ['tenant'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const rows = await prisma.tenant.findMany({ where: { seatCap: { not: null } }, select: { slug: true, seatCap: true } });
+        for (const row of rows) this.set({ tenant: row.slug }, row.seatCap ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'embedgate_license_seats',
+      help: 'The license: seat budget and seats held',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      async collect() {
+        const license = await prisma.license.findUnique({ where: { id: 1 } });
+        this.set({ kind: 'budget' }, license?.seatBudget ?? 0);
+        this.set({ kind: 'held' }, license?.seatsHeld ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'embedgate_db_pool_connections',
+      help: 'Postgres pool connections: total, idle, and requests waiting for one',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.set({ state: 'total' }, prisma.pool.totalCount);
+        this.set({ state: 'idle' }, prisma.pool.idleCount);
+        this.set({ state: 'waiting' }, prisma.pool.waitingCount);
+      },
+    });
+  }
+}
