@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, webcrypto } from 'node:crypto';
 import { SignJWT } from 'jose';
 
 /**
@@ -23,8 +23,8 @@ const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
  * The HMAC key, imported once: jose would otherwise import raw bytes into a CryptoKey on every
  * signature (the profile of the embed path showed it).
  */
-function keyOf(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+function keyOf(secret: string): Promise<webcrypto.CryptoKey> {
+  return webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
 }
 
 export interface GuestTokenInput {
@@ -44,7 +44,7 @@ export const MAX_GUEST_TTL_SECONDS = 600;
 export const MAX_SSO_TTL_SECONDS = 180;
 
 export class GuestTokenMinter {
-  private readonly key: Promise<CryptoKey>;
+  private readonly key: Promise<webcrypto.CryptoKey>;
 
   constructor(secret: string) {
     this.key = keyOf(secret);
@@ -95,7 +95,7 @@ export const RESERVED_CLAIMS = new Set([
 ]);
 
 export class SsoTokenMinter {
-  private readonly key: Promise<CryptoKey>;
+  private readonly key: Promise<webcrypto.CryptoKey>;
 
   constructor(secret: string) {
     this.key = keyOf(secret);
