@@ -13,7 +13,3 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
-
-export const notFound = (what: string, code = 'not_found') => new ApiError(404, code, `${what} not found`);
-export const conflict = (code: string, message: string) => new ApiError(409, code, message);
-export const badRequest = (code: string, message: string) => new ApiError(400, code, message);

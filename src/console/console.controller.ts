@@ -2,7 +2,6 @@ import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/com
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service.js';
-import { checkCsrf } from '../auth/saml/saml.controller.js';
 import type { StaffRole, StaffUser } from '../auth/saml/saml.strategy.js';
 import { Public } from '../auth/roles.decorator.js';
 import { ApiError } from '../common/api-error.js';
@@ -12,7 +11,7 @@ import { seatUsageCsv } from '../reports/csv.js';
 import { SeatUsageReports, type SeatUsageReport } from '../reports/seat-usage.service.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { html, layout, SafeHtml, simplePage } from './html.js';
-import { hasRole, SignInRequired } from './staff-session.js';
+import { checkCsrf, hasRole, SignInRequired } from './staff-session.js';
 
 
 const DAY = 86_400_000;

@@ -1,6 +1,7 @@
 import type {} from '@fastify/csrf-protection';
 import type {} from '@fastify/session';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../common/api-error.js';
 import type { StaffRole, StaffUser } from '../auth/saml/saml.strategy.js';
 
 declare module 'fastify' {
@@ -20,7 +21,6 @@ export function safeRelayState(relayState: unknown): string {
   return relayState;
 }
 
-export const staffOf = (request: FastifyRequest): StaffUser | undefined => request.session?.staff;
 export const hasRole = (staff: StaffUser, ...roles: StaffRole[]) => staff.roles.some((role) => roles.includes(role));
 
 /** Thrown to send a browser that is not signed in (or whose session timed out) to the sign-in page. */
@@ -28,4 +28,13 @@ export class SignInRequired extends Error {
   constructor(readonly returnTo: string) {
     super('sign-in required');
   }
+}
+
+/** Checks the CSRF token of a state-changing request made with a session (@fastify/csrf-protection). */
+export async function checkCsrf(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await new Promise<void>((resolve, reject) =>
+    request.server.csrfProtection(request, reply, (error?: Error) =>
+      error ? reject(new ApiError(403, 'csrf_invalid', 'missing or invalid CSRF token; reload the page and try again')) : resolve(),
+    ),
+  );
 }

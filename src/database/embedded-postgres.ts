@@ -7,7 +7,8 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-async function freePort(host: string): Promise<number> {
+/** A free TCP port on the host (the OS picks it). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

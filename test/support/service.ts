@@ -6,6 +6,7 @@ import { createApp } from '../../src/app.factory.js';
 import { ApiKeysService } from '../../src/auth/api-keys.service.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { PrismaService } from '../../src/database/prisma.service.js';
+export { freePort } from '../../src/database/embedded-postgres.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { assertLogsHoldNoSecrets, rememberSecret, rememberSecretsIn } from './secrets-hygiene.js';
@@ -174,15 +175,3 @@ export const embedBody = (tenant: string, userId: string, extra: Record<string, 
   resource: 'sales-overview',
   ...extra,
 });
-
-/** A free loopback port, for a service that must know its own URL before it starts (SAML's ACS). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

@@ -1,21 +1,11 @@
 import { Controller, Get, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../common/api-error.js';
 import { CONFIG, type Config } from '../../config/config.js';
-import { safeRelayState } from '../../console/staff-session.js';
+import { checkCsrf, safeRelayState } from '../../console/staff-session.js';
 import { Public } from '../roles.decorator.js';
 import { SamlAuthGuard } from './saml-auth.guard.js';
 import { SamlStrategy, type StaffUser } from './saml.strategy.js';
-
-/** Checks the CSRF token of a state-changing request made with a session (@fastify/csrf-protection). */
-export async function checkCsrf(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  await new Promise<void>((resolve, reject) =>
-    request.server.csrfProtection(request, reply, (error?: Error) =>
-      error ? reject(new ApiError(403, 'csrf_invalid', 'missing or invalid CSRF token; reload the page and try again')) : resolve(),
-    ),
-  );
-}
 
 @ApiExcludeController()
 @Controller('auth')
