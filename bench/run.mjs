@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import Fastify from 'fastify';
 import pg from 'pg';
 import { freePort } from '../dist/database/embedded-postgres.js';
 
@@ -24,6 +23,9 @@ const RESOURCES = 20;
 const RETURNING_SEATS = 5000;
 const dbUrl = (name) => Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
 const log = (m) => process.stderr.write(`${m}\n`);
+/** Child processes, stopped however the run ends. */
+const children = [];
+process.on('exit', () => children.forEach((child) => child.exitCode === null && child.kill('SIGKILL')));
 
 async function sql(url, text, params) {
   const client = new pg.Client({ connectionString: url });
@@ -38,11 +40,13 @@ async function sql(url, text, params) {
 /** Starts dist/main.js and waits until /health/ready answers. */
 async function startEmbedgate(env) {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'profiles')}`] : [];
+  const child = spawn(process.execPath, [...profile, join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  children.push(child);
   let exited = false;
   child.once('exit', () => (exited = true));
   for (let i = 0; i < 600; i++) {
@@ -56,7 +60,11 @@ async function startEmbedgate(env) {
 
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
+// BENCH_ONLY=guest,explain runs the floor and the scenarios whose names contain one of the words.
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+
 async function run(name, options) {
+  if (ONLY && !name.startsWith('floor') && !ONLY.some((word) => name.includes(word))) return null;
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
   const non2xx = result.non2xx + result.errors + result.timeouts;
   return {
@@ -70,11 +78,14 @@ async function run(name, options) {
 }
 
 async function main() {
-  // The floor: a bare Fastify server answering a small JSON body.
-  const floor = Fastify({ logger: false });
-  floor.get('/', async () => ({ ok: true }));
-  await floor.listen({ port: 0, host: '127.0.0.1' });
-  const floorUrl = `http://127.0.0.1:${floor.server.address().port}`;
+  // The floor: a bare Fastify server answering a small JSON body, in its own process.
+  const floor = spawn(process.execPath, [join(ROOT, 'bench', 'floor.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(floor);
+  const floorPort = await new Promise((resolve, reject) => {
+    floor.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim())));
+    floor.once('exit', () => reject(new Error('the floor server exited during start')));
+  });
+  const floorUrl = `http://127.0.0.1:${floorPort}`;
 
   log(`seeding ${DB}: ${TENANTS} tenants, ${RESOURCES} resources, ${RETURNING_SEATS} returning SSO users…`);
   await sql(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
@@ -159,6 +170,7 @@ async function main() {
   const metrics = await (await fetch(`${base}/metrics`)).text().catch(() => '');
 
   const floorRps = results[0].rps;
+  results.splice(0, results.length, ...results.filter(Boolean));
   const targets = { 'guest embeds': { ratio: 0.5, p99: 20 }, 'SSO embeds, returning users': { ratio: 0.35, p99: 30 }, 'first SSO embeds (new seats)': { rps: 1000 } };
   const rows = results.map((r) => {
     const t = targets[r.scenario];
@@ -188,7 +200,7 @@ async function main() {
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(summary, null, 2));
   service.child.kill('SIGTERM');
-  await floor.close();
+  floor.kill('SIGTERM');
   await new Promise((r) => service.child.once('exit', r));
   await sql(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
 }
