@@ -23,7 +23,7 @@ export class ApiKeyGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     // An address that keeps presenting bad keys is slowed down before any lookup.
-    await this.limits.checkAuthFailures(request.ip);
+    this.limits.checkAuthFailures(request.ip);
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
     const principal = match ? await this.keys.authenticate(match[1]) : null;

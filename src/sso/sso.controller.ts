@@ -30,7 +30,7 @@ export class SsoController {
   @ApiResponse({ status: 410, description: 'already used, expired, or the seat was withdrawn' })
   async launch(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     // Guessing ids is hopeless (256 bits), but an address that keeps trying is slowed down like a bad key.
-    await this.limits.checkAuthFailures(request.ip);
+    this.limits.checkAuthFailures(request.ip);
     let location: string;
     try {
       location = await this.sso.redeemLaunch(id);
