@@ -4,12 +4,12 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import session from '@fastify/session';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { securityHeaders } from './common/security-headers.js';
 import type { Config } from './config/config.js';
 import { ConsoleSessionStore } from './console/console-session.store.js';
 import { PrismaService } from './database/prisma.service.js';
@@ -65,9 +65,13 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requestSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
-  // Standard security headers; the Swagger UI at /docs needs its own inline styles.
-  await app.register(helmet as never, {
+  // Standard security headers (helmet's, computed once); the Swagger UI at /docs needs its own inline styles.
+  const headers = securityHeaders({
     contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } },
+  });
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.headers(headers);
+    done();
   });
   if (config.saml) {
     // Console sessions: server-side (Postgres), HttpOnly, SameSite=Lax, Secure outside plain-http dev,

@@ -120,7 +120,7 @@ export class EmbedsService {
     const target: EmbedTarget = { type: resource.type, metabaseId: resource.metabaseId };
 
     if (decision.mode === 'guest') {
-      const minted = await this.guestMinter.mint({
+      const minted = this.guestMinter.mint({
         target,
         tenantParam: resource.tenantParam!,
         customerId: tenant.customerId!,
@@ -139,7 +139,7 @@ export class EmbedsService {
     if (!seat) throw new Error('an SSO decision without a seat');
     const user = this.ssoUser(request);
     const returnTo = ssoReturnPath(target);
-    const minted = await this.sso.mint(tenant, user);
+    const minted = this.sso.mint(tenant, user);
     const url =
       request.options?.launch === 'direct'
         ? ssoLoginUrl(this.config.metabase.siteUrl, minted.token, returnTo)
@@ -157,7 +157,7 @@ export class EmbedsService {
   /** POST /v1/sso/jwt: `{jwt}` for Metabase's embedding SDK, through the same policy and seat rules. */
   async ssoJwt(principal: Principal, request: SsoJwtRequest) {
     const { subject } = await this.resolve(principal, request, null, 'sso-identity');
-    const minted = await this.sso.mint(subject.tenant, this.ssoUser(request));
+    const minted = this.sso.mint(subject.tenant, this.ssoUser(request));
     return { jwt: minted.token };
   }
 
