@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { AppsModule } from './apps/apps.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CacheModule } from './cache/cache.module.js';
 import type { Config } from './config/config.js';
 import { ConsoleModule } from './console/console.module.js';
 import { CoreModule } from './database/core.module.js';
@@ -26,6 +27,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         RateLimitsModule,
         MetricsModule,
+        CacheModule,
         AuthModule,
         TenantsModule,
         ResourcesModule,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import { TtlCache } from '../cache/ttl-cache.js';
-import { CONFIG, type Config } from '../config/config.js';
+import { Injectable } from '@nestjs/common';
+import { Caches } from '../cache/caches.service.js';
+import type { TtlCache } from '../cache/ttl-cache.js';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
@@ -20,16 +20,16 @@ export type CreateAppInput = z.output<typeof createAppSchema>;
 
 @Injectable()
 export class AppsService {
-  /** An app's scope never changes after creation; cached per (app, tenant). */
+  /** Whether an app may act for a tenant, per (app, tenant). */
   private readonly scope: TtlCache<string, boolean>;
 
   constructor(
     private readonly prisma: PrismaService,
     private readonly keys: ApiKeysService,
     private readonly audit: AuditService,
-    @Inject(CONFIG) config: Config,
+    caches: Caches,
   ) {
-    this.scope = new TtlCache(config.cacheTtlMs);
+    this.scope = caches.create('app-scopes');
   }
 
   /** Creates a host app scoped to some tenants (or all) and its first API key, shown once. */
@@ -54,8 +54,9 @@ export class AppsService {
     if (principal.role !== 'app' || !principal.appId) return principal.role === 'admin';
     if (principal.allTenants) return true;
     const appId = principal.appId;
-    return this.scope.getOrLoad(`${appId}:${tenantId}`, async () =>
-      (await this.prisma.appTenant.findUnique({ where: { appId_tenantId: { appId, tenantId } } })) !== null,
+    return this.scope.getOrLoad(
+      `${appId}:${tenantId}`,
+      async () => (await this.prisma.sql('SELECT 1 FROM app_tenants WHERE app_id = $1 AND tenant_id = $2::uuid', [appId, tenantId], 'app-scope')).length > 0,
     );
   }
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { Caches } from '../cache/caches.service.js';
 import { TtlCache } from '../cache/ttl-cache.js';
-import { CONFIG, type Config } from '../config/config.js';
 import { PrismaService, type Db } from '../database/prisma.service.js';
 import type { Principal, Role } from './principal.js';
 
@@ -31,14 +31,15 @@ type KeyRow = { id: string; role: Role; name: string; appId: string | null; allT
 
 @Injectable()
 export class ApiKeysService {
-  /** Key rows by id, for CACHE_TTL_MS: a revocation elsewhere is honoured here within that bound. */
+  /** Key rows by id: a revocation elsewhere is honoured here within CACHE_TTL_MS (see Caches). */
   private readonly cache: TtlCache<string, KeyRow | null>;
 
   constructor(
     private readonly prisma: PrismaService,
-    @Inject(CONFIG) config?: Pick<Config, 'cacheTtlMs'>,
+    @Optional() caches?: Caches,
   ) {
-    this.cache = new TtlCache(config?.cacheTtlMs ?? 0);
+    // Without Caches (the CLI), nothing is cached.
+    this.cache = caches ? caches.create('api-keys') : new TtlCache(0);
   }
 
   /** Creates a key; the returned apiKey is the only time its secret exists outside the caller. */
@@ -57,13 +58,18 @@ export class ApiKeysService {
     if (!match) return null;
     const [, id, secret] = match;
     const key = await this.cache.getOrLoad(id, async () => {
-      const row = await this.prisma.apiKey.findUnique({ where: { id }, include: { app: true } });
-      return row ? { ...row, allTenants: row.app?.allTenants ?? false, secretHash: Buffer.from(row.secretHash) } : null;
+      const [row] = await this.prisma.sql<KeyRow>(
+        `SELECT k.id, k.role::text AS role, k.name, k.app_id AS "appId", coalesce(a.all_tenants, false) AS "allTenants",
+                k.secret_hash AS "secretHash", k.revoked_at AS "revokedAt", k.expires_at AS "expiresAt"
+         FROM api_keys k LEFT JOIN apps a ON a.id = k.app_id WHERE k.id = $1`,
+        [id],
+        'api-key-by-id',
+      );
+      return row ?? null;
     });
     if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date())) return null;
-    const stored = Buffer.from(key.secretHash);
     const given = sha256(secret);
-    if (stored.length !== given.length || !timingSafeEqual(stored, given)) return null;
+    if (key.secretHash.length !== given.length || !timingSafeEqual(key.secretHash, given)) return null;
     return {
       keyId: key.id,
       role: key.role,

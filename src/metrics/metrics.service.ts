@@ -29,6 +29,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly cacheLoads = new Counter({
+    name: 'embedgate_cache_loads_total',
+    help: 'Embed-path cache misses that read Postgres, by cache (api-keys, tenants, resources, app-scopes)',
+    labelNames: ['cache'] as const,
+    registers: [this.registry],
+  });
+
   constructor(prisma: PrismaService) {
     collectDefaultMetrics({ register: this.registry, prefix: 'embedgate_' });
     new Gauge({

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { TtlCache } from '../cache/ttl-cache.js';
-import { CONFIG, type Config } from '../config/config.js';
+import { Injectable } from '@nestjs/common';
+import { Caches } from '../cache/caches.service.js';
+import type { TtlCache } from '../cache/ttl-cache.js';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
@@ -64,9 +64,9 @@ export class ResourcesService {
   constructor(
     private readonly prisma: PrismaService,
     private readonly audit: AuditService,
-    @Inject(CONFIG) config: Config,
+    caches: Caches,
   ) {
-    this.cache = new TtlCache(config.cacheTtlMs);
+    this.cache = caches.create('resources');
   }
 
   async create(input: CreateResourceInput, actor: string): Promise<ResourceView> {
@@ -99,6 +99,17 @@ export class ResourcesService {
   /** A resource by key for the embed path (cached). */
   async findCached(key: string): Promise<Resource | null> {
     if (!RESOURCE_KEY_PATTERN.test(key)) return null;
-    return this.cache.getOrLoad(key, () => this.prisma.resource.findUnique({ where: { key } }));
+    return this.cache.getOrLoad(
+      key,
+      async () =>
+        (
+          await this.prisma.sql<Resource>(
+            `SELECT id, key, type::text AS type, metabase_id AS "metabaseId", tenant_param AS "tenantParam", guest, created_at AS "createdAt"
+             FROM resources WHERE key = $1`,
+            [key],
+            'resource-by-key',
+          )
+        )[0] ?? null,
+    );
   }
 }

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { TtlCache } from '../cache/ttl-cache.js';
-import { CONFIG, type Config } from '../config/config.js';
+import { Injectable } from '@nestjs/common';
+import { Caches } from '../cache/caches.service.js';
+import type { TtlCache } from '../cache/ttl-cache.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -48,26 +48,31 @@ export function tenantView(tenant: Tenant): TenantView {
   };
 }
 
+/** A tenants row as Prisma's Tenant, for plain SQL on the embed path. */
+const TENANT_COLUMNS = `id, slug, name, kind::text AS kind, tier::text AS tier, customer_id AS "customerId", seat_cap AS "seatCap",
+  on_seats_exhausted::text AS "onSeatsExhausted", attributes, groups, status::text AS status, sso_email_alias AS "ssoEmailAlias",
+  seats_held AS "seatsHeld", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
 const tenantNotFound = (slug: string) => new ApiError(404, 'tenant_not_found', `tenant '${slug}' not found`);
 
 @Injectable()
 export class TenantsService {
-  /** Tenants by slug for the embed path, for CACHE_TTL_MS; this instance's writes invalidate at once. */
+  /** Tenants by slug for the embed path (see Caches for the bound); this instance's writes invalidate at once. */
   private readonly cache: TtlCache<string, Tenant | null>;
 
   constructor(
     private readonly prisma: PrismaService,
     private readonly audit: AuditService,
     private readonly seats: SeatLedger,
-    @Inject(CONFIG) config: Config,
+    caches: Caches,
   ) {
-    this.cache = new TtlCache(config.cacheTtlMs);
+    this.cache = caches.create('tenants');
   }
 
   /** The tenant as the embed path sees it (cached; seat counts in it may be stale: the ledger re-checks). */
   findCached(slug: string, options: { fresh?: boolean } = {}): Promise<Tenant | null> {
     if (options.fresh) this.cache.delete(slug);
-    return this.cache.getOrLoad(slug, () => this.prisma.tenant.findUnique({ where: { slug } }));
+    return this.cache.getOrLoad(slug, async () => (await this.prisma.sql<Tenant>(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE slug = $1`, [slug], 'tenant-by-slug'))[0] ?? null);
   }
 
   async create(input: CreateTenantInput, actor: string): Promise<TenantView> {

@@ -69,3 +69,38 @@ it('a tier downgrade on one instance is never honoured for SSO on another, even 
   }
   expect(await writer.db.query(`SELECT 1 FROM seats`)).toHaveLength(0);
 });
+
+/** The reader's embedgate_cache_loads_total, by cache. */
+async function cacheLoads(): Promise<Record<string, number>> {
+  const text = (await reader.anonymous.get('/metrics')).body as string;
+  const loads: Record<string, number> = {};
+  for (const match of text.matchAll(/^embedgate_cache_loads_total\{cache="([^"]+)"\} (\d+)$/gm)) loads[match[1]] = Number(match[2]);
+  return loads;
+}
+
+it('while nothing is written, cached rows outlive CACHE_TTL_MS without a reload; a write anywhere reloads them', async () => {
+  await writer.admin.post('/v1/tenants', { slug: 'initech', name: 'Initech', kind: 'external', tier: 'view', customerId: 'i-1' });
+  const embed = async () => expect((await appOnReader.post('/v1/embeds', embedBody('initech', 'u-1'))).status).toBe(201);
+  await embed();
+  // The tenant's creation moved the epoch; once the reader has read it, one more load warms its caches.
+  await new Promise((r) => setTimeout(r, TTL_MS));
+  await embed();
+  const warm = await cacheLoads();
+  // Three bounds' worth of embeds, nothing written meanwhile: no row is read again.
+  const until = Date.now() + 3 * TTL_MS;
+  let embeds = 0;
+  while (Date.now() < until) {
+    await embed();
+    embeds++;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(embeds).toBeGreaterThan(20);
+  expect(await cacheLoads()).toEqual(warm);
+  // A write on the other instance (to another tenant) moves the epoch: the reader reloads within the bound.
+  await writer.admin.patch('/v1/tenants/acme', { name: 'Acme Corp' });
+  const took = await msUntil(async () => {
+    await embed();
+    return (await cacheLoads()).tenants > warm.tenants;
+  }, 5 * TTL_MS);
+  expect(took).toBeLessThanOrEqual(TTL_MS + 250);
+});

@@ -10,6 +10,12 @@ const HAND_WRITTEN = [
   /CREATE FUNCTION public\.seat_events_append_only\(\)[\s\S]*?\$\$;\n/,
   /CREATE TRIGGER seat_events_no_update_or_delete [^\n]*\n/,
   /CREATE TRIGGER seat_events_no_truncate [^\n]*\n/,
+  /CREATE FUNCTION public\.cache_epoch_bump\(\)[\s\S]*?\$\$;\n/,
+  /CREATE TRIGGER tenants_cache_epoch [^\n]*\n/,
+  /CREATE TRIGGER resources_cache_epoch [^\n]*\n/,
+  /CREATE TRIGGER apps_cache_epoch [^\n]*\n/,
+  /CREATE TRIGGER app_tenants_cache_epoch [^\n]*\n/,
+  /CREATE TRIGGER api_keys_cache_epoch [^\n]*\n/,
 ];
 
 /** The schema as pg_dump sees it, without Prisma's own bookkeeping table. */
