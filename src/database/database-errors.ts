@@ -30,5 +30,5 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (codes.some((c) => /^08\d{3}$/.test(c) || /^57P0\d$/.test(c))) return true;
   if (codes.includes('DatabaseNotReachable') || codes.includes('ConnectionClosed') || codes.includes('SocketTimeout')) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|Can't reach database|Client has encountered a connection error/i.test(message);
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|Client has encountered a connection error/i.test(message);
 }

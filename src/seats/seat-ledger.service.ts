@@ -37,7 +37,7 @@ class NoSeat extends Error {
 type SeatRow = { id: string; held_since: Date; last_used_at: Date };
 const toHeldSeat = (row: SeatRow): HeldSeat => ({ id: row.id, heldSince: row.held_since, lastUsedAt: row.last_used_at });
 
-/** Seat transactions wait for their turn on the tenant and license rows rather than fail under load. */
+/** Seat transactions (releases) wait for their turn on the tenant and license rows rather than fail under load. */
 const TX_OPTIONS = { maxWait: 15_000, timeout: 15_000 };
 /** lastUsedAt is kept to this precision (seconds). */
 export const LAST_USED_GRANULARITY_SECONDS = 60;
@@ -62,55 +62,68 @@ export class SeatLedger {
    * a returning user's embeds do not each write (idle reclamation counts in days). One round trip.
    */
   async touch(tenantId: string, userId: string): Promise<HeldSeat | null> {
-    const rows = await this.prisma.$queryRaw<SeatRow[]>`
-      WITH seat AS (SELECT id, held_since, last_used_at FROM seats WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}),
-      moved AS (
-        UPDATE seats SET last_used_at = now()
-        WHERE id = (SELECT id FROM seat) AND last_used_at < now() - make_interval(secs => ${LAST_USED_GRANULARITY_SECONDS})
-        RETURNING last_used_at)
-      SELECT id, held_since, coalesce((SELECT last_used_at FROM moved), last_used_at) AS last_used_at FROM seat`;
+    const rows = await this.prisma.sql<SeatRow>(
+      `WITH seat AS (SELECT id, held_since, last_used_at FROM seats WHERE tenant_id = $1::uuid AND user_id = $2),
+       moved AS (
+         UPDATE seats SET last_used_at = now()
+         WHERE id = (SELECT id FROM seat) AND last_used_at < now() - make_interval(secs => $3)
+         RETURNING last_used_at)
+       SELECT id, held_since, coalesce((SELECT last_used_at FROM moved), last_used_at) AS last_used_at FROM seat`,
+      [tenantId, userId, LAST_USED_GRANULARITY_SECONDS],
+      'seat-touch',
+    );
     return rows[0] ? toHeldSeat(rows[0]) : null;
   }
 
-  /** Reuses the user's seat, or takes a new one if the tenant cap and the budget allow. */
+  /**
+   * Reuses the user's seat, or takes a new one if the tenant cap and the budget allow. A new seat is
+   * one transaction of two statements: the tenant row's counter and the seat row, then the license
+   * row's counter with the seat's event and audit entry. The license row, which every allocation
+   * waits for, is locked only for the second statement and the commit.
+   */
   async acquire(tenant: { id: string; slug: string }, user: { id: string; email: string }, actor: string): Promise<AcquireResult> {
     const tenantId = tenant.id;
     const held = await this.touch(tenantId, user.id);
     if (held) return { outcome: 'held', seat: held };
     try {
-      const seat = await this.prisma.$transaction(async (tx) => {
-        const tenantRow = await tx.$queryRaw<{ seats_held: number }[]>`
-          UPDATE tenants SET seats_held = seats_held + 1
-          WHERE id = ${tenantId}::uuid AND status = 'active' AND tier = 'drill'
-            AND (seat_cap IS NULL OR seats_held < seat_cap)
-          RETURNING seats_held`;
-        if (tenantRow.length === 0) {
-          const [current] = await tx.$queryRaw<{ status: string; tier: string }[]>`
-            SELECT status::text, tier::text FROM tenants WHERE id = ${tenantId}::uuid`;
+      const seat = await this.prisma.sqlTransaction(async (query) => {
+        const [taken] = await query<{ tenant_held: number | null } & Partial<SeatRow>>(
+          `WITH counted AS (
+             UPDATE tenants SET seats_held = seats_held + 1
+             WHERE id = $1::uuid AND status = 'active' AND tier = 'drill' AND (seat_cap IS NULL OR seats_held < seat_cap)
+             RETURNING seats_held),
+           inserted AS (
+             INSERT INTO seats (tenant_id, user_id, email) SELECT $1::uuid, $2, $3 FROM counted
+             ON CONFLICT (tenant_id, user_id) DO NOTHING
+             RETURNING id, held_since, last_used_at)
+           SELECT (SELECT seats_held FROM counted) AS tenant_held, inserted.* FROM (SELECT 1) AS one LEFT JOIN inserted ON true`,
+          [tenantId, user.id, user.email],
+          'seat-allocate-tenant',
+        );
+        if (taken.tenant_held === null) {
+          const [current] = await query<{ status: string; tier: string }>('SELECT status::text, tier::text FROM tenants WHERE id = $1::uuid', [tenantId]);
           throw new NoSeat(current?.status === 'active' && current.tier === 'drill' ? 'cap-exhausted' : 'tenant-changed');
         }
-        const inserted = await tx.$queryRaw<SeatRow[]>`
-          INSERT INTO seats (tenant_id, user_id, email) VALUES (${tenantId}::uuid, ${user.id}, ${user.email})
-          ON CONFLICT (tenant_id, user_id) DO NOTHING
-          RETURNING id, held_since, last_used_at`;
-        if (inserted.length === 0) throw new NoSeat('already-held');
-        const license = await tx.$queryRaw<{ seats_held: number; seat_budget: number }[]>`
-          UPDATE license SET seats_held = seats_held + 1
-          WHERE id = 1 AND seats_held < seat_budget
-          RETURNING seats_held, seat_budget`;
-        if (license.length === 0) throw new NoSeat('budget-exhausted');
-        await tx.$executeRaw`
-          INSERT INTO seat_events (seat_id, tenant_id, user_id, kind, reason, actor, seats_held_after, tenant_held_after, seat_budget)
-          VALUES (${inserted[0].id}::uuid, ${tenantId}::uuid, ${user.id}, 'allocated', 'first-embed', ${actor},
-                  ${license[0].seats_held}, ${tenantRow[0].seats_held}, ${license[0].seat_budget})`;
-        await this.audit.record(tx, {
-          type: 'seat.allocated',
-          actor,
-          tenantSlug: tenant.slug,
-          data: { seatId: inserted[0].id, userId: user.id, reason: 'first-embed', seatsHeld: license[0].seats_held, seatBudget: license[0].seat_budget },
-        });
-        return toHeldSeat(inserted[0]);
-      }, TX_OPTIONS);
+        if (!taken.id) throw new NoSeat('already-held');
+        const [license] = await query<{ seats_held: number }>(
+          `WITH counted AS (
+             UPDATE license SET seats_held = seats_held + 1 WHERE id = 1 AND seats_held < seat_budget
+             RETURNING seats_held, seat_budget),
+           event AS (
+             INSERT INTO seat_events (seat_id, tenant_id, user_id, kind, reason, actor, seats_held_after, tenant_held_after, seat_budget)
+             SELECT $1::uuid, $2::uuid, $3, 'allocated', 'first-embed', $4, seats_held, $5, seat_budget FROM counted),
+           audit AS (
+             INSERT INTO audit_events (type, actor, tenant_slug, data)
+             SELECT 'seat.allocated', $4, $6, jsonb_build_object('seatId', $1::text, 'userId', $3::text, 'reason', 'first-embed',
+                                                                 'seatsHeld', seats_held, 'seatBudget', seat_budget)
+             FROM counted)
+           SELECT seats_held FROM counted`,
+          [taken.id, tenantId, user.id, actor, taken.tenant_held, tenant.slug],
+          'seat-allocate-license',
+        );
+        if (!license) throw new NoSeat('budget-exhausted');
+        return toHeldSeat(taken as SeatRow);
+      });
       return { outcome: 'allocated', seat };
     } catch (error) {
       if (!(error instanceof NoSeat)) throw error;
@@ -123,12 +136,13 @@ export class SeatLedger {
 
   /** What acquire would find, without changing anything (for explain). */
   async availability(tenantId: string, userId: string): Promise<SeatAvailability> {
-    const [row] = await this.prisma.$queryRaw<
-      { held: boolean; seats_held: number; seat_cap: number | null; license_held: number; seat_budget: number }[]
-    >`
-      SELECT EXISTS (SELECT 1 FROM seats WHERE tenant_id = ${tenantId}::uuid AND user_id = ${userId}) AS held,
-             t.seats_held, t.seat_cap, l.seats_held AS license_held, l.seat_budget
-      FROM tenants t, license l WHERE t.id = ${tenantId}::uuid AND l.id = 1`;
+    const [row] = await this.prisma.sql<{ held: boolean; seats_held: number; seat_cap: number | null; license_held: number; seat_budget: number }>(
+      `SELECT EXISTS (SELECT 1 FROM seats WHERE tenant_id = $1::uuid AND user_id = $2) AS held,
+              t.seats_held, t.seat_cap, l.seats_held AS license_held, l.seat_budget
+       FROM tenants t, license l WHERE t.id = $1::uuid AND l.id = 1`,
+      [tenantId, userId],
+      'seat-availability',
+    );
     if (!row) return 'budget-exhausted';
     if (row.held) return 'held';
     if (row.seat_cap !== null && row.seats_held >= row.seat_cap) return 'cap-exhausted';

@@ -52,13 +52,16 @@ export class SsoService {
   async bindEmail(tenant: Tenant, ssoEmail: string): Promise<void> {
     if (this.bound.get(ssoEmail) === tenant.id) return;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const rows = await this.prisma.$queryRaw<{ tenant_id: string }[]>`
-        WITH inserted AS (
-          INSERT INTO sso_identities (email, tenant_id) VALUES (${ssoEmail}, ${tenant.id}::uuid)
-          ON CONFLICT (email) DO NOTHING RETURNING tenant_id::text)
-        SELECT tenant_id FROM inserted
-        UNION ALL SELECT tenant_id::text FROM sso_identities WHERE email = ${ssoEmail}
-        LIMIT 1`;
+      const rows = await this.prisma.sql<{ tenant_id: string }>(
+        `WITH inserted AS (
+           INSERT INTO sso_identities (email, tenant_id) VALUES ($1, $2::uuid)
+           ON CONFLICT (email) DO NOTHING RETURNING tenant_id::text)
+         SELECT tenant_id FROM inserted
+         UNION ALL SELECT tenant_id::text FROM sso_identities WHERE email = $1
+         LIMIT 1`,
+        [ssoEmail, tenant.id],
+        'sso-identity-bind',
+      );
       if (rows.length === 0) continue; // a concurrent insert committed after our snapshot: read again
       if (rows[0].tenant_id === tenant.id) {
         if (this.bound.size > 100_000) this.bound.clear();
@@ -81,7 +84,7 @@ export class SsoService {
   }
 
   /** A fresh SSO token for the user (iat now, its own jti). */
-  mint(tenant: Tenant, user: SsoUser, now = new Date()): Promise<MintedToken> {
+  mint(tenant: Tenant, user: SsoUser, now = new Date()): MintedToken {
     return this.minter.mint(
       {
         email: this.emailFor(tenant, user.email),
@@ -101,19 +104,12 @@ export class SsoService {
   async createLaunch(tenant: Tenant, user: SsoUser, returnTo: string): Promise<{ url: string; expiresAt: Date }> {
     const id = randomBytes(32).toString('base64url');
     const expiresAt = new Date(Date.now() + LAUNCH_TTL_SECONDS * 1000);
-    await this.prisma.ssoLaunch.create({
-      data: {
-        idHash: sha256(id),
-        tenantId: tenant.id,
-        userId: user.id,
-        email: user.email,
-        firstName: user.firstName ?? null,
-        lastName: user.lastName ?? null,
-        role: user.role,
-        returnTo,
-        expiresAt,
-      },
-    });
+    await this.prisma.sql(
+      `INSERT INTO sso_launches (id_hash, tenant_id, user_id, email, first_name, last_name, role, return_to, expires_at)
+       VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9)`,
+      [sha256(id), tenant.id, user.id, user.email, user.firstName ?? null, user.lastName ?? null, user.role, returnTo, expiresAt],
+      'sso-launch-create',
+    );
     return { url: `${this.config.publicUrl}/v1/launch/${id}`, expiresAt };
   }
 
@@ -152,7 +148,7 @@ export class SsoService {
       lastName: launch.last_name ?? undefined,
       role: launch.role === 'analyst' ? 'analyst' : 'viewer',
     };
-    const minted = await this.mint(tenant, user);
+    const minted = this.mint(tenant, user);
     return ssoLoginUrl(this.config.metabase.siteUrl, minted.token, launch.return_to);
   }
 }
