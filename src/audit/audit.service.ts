@@ -28,7 +28,10 @@ export interface AuditFilter {
   cursor?: string;
 }
 
-/** The audit trail: every write records who did what, in the same transaction as the write. */
+/**
+ * The audit trail: every write records who did what, in the same transaction as the write; but a
+ * seat allocation, whose entry follows in a transaction of its own (see SeatLedger.acquire).
+ */
 @Injectable()
 export class AuditService {
   constructor(private readonly prisma: PrismaService) {}
@@ -42,6 +45,18 @@ export class AuditService {
         data: (entry.data ?? {}) as Prisma.InputJsonValue,
       },
     });
+  }
+
+  /**
+   * Records an entry in a transaction of its own, synchronously committed: one prepared statement
+   * on the pool (the seat ledger uses its flush to make an allocation durable).
+   */
+  async insert(entry: AuditEntry): Promise<void> {
+    await this.prisma.sql(
+      'INSERT INTO audit_events (type, actor, tenant_slug, data) VALUES ($1, $2, $3, $4::jsonb)',
+      [entry.type, entry.actor, entry.tenantSlug ?? null, JSON.stringify(entry.data ?? {})],
+      'audit-insert',
+    );
   }
 
   /** Newest first. */

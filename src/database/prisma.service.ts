@@ -34,26 +34,6 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
     return (await this.pool.query({ text, values, name })).rows as Row[];
   }
 
-  /**
-   * A transaction on one pooled connection, for the embed path's seat allocation: COMMIT when `work`
-   * resolves, ROLLBACK when it throws (the error is rethrown). A connection that failed is discarded.
-   */
-  async sqlTransaction<T>(work: (query: <Row>(text: string, values?: unknown[], name?: string) => Promise<Row[]>) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(async <Row>(text: string, values: unknown[] = [], name?: string) => (await client.query({ text, values, name })).rows as Row[]);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-      throw error;
-    } finally {
-      client.release(broken);
-    }
-  }
-
   async onModuleDestroy(): Promise<void> {
     await this.$disconnect();
     await this.pool.end().catch(() => undefined);

@@ -4,7 +4,6 @@ import type { Principal } from '../auth/principal.js';
 import { actorOf } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
 import { CONFIG, type Config } from '../config/config.js';
-import { PrismaService } from '../database/prisma.service.js';
 import type { Resource, Tenant } from '../generated/prisma/client.js';
 import { GuestTokenMinter, guestEmbedUrl, ssoLoginUrl, ssoReturnPath, type EmbedTarget } from '../metabase/metabase-tokens.js';
 import { decideEmbed, publicDecision, type Decision, type SeatAvailability } from '../policy/decide-embed.js';
@@ -41,7 +40,6 @@ export class EmbedsService {
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
-    private readonly prisma: PrismaService,
     private readonly tenants: TenantsService,
     private readonly resources: ResourcesService,
     private readonly apps: AppsService,
@@ -91,8 +89,18 @@ export class EmbedsService {
     for (let attempt = 0; decision.mode === 'sso' && subject.tenant && !seat; attempt++) {
       const tenant = subject.tenant;
       const ssoEmail = this.sso.emailFor(tenant, request.user.email!);
-      await this.sso.bindEmail(tenant, ssoEmail);
-      const result = await this.seats.acquire(tenant, { id: request.user.id, email: ssoEmail }, actorOf(principal));
+      const result = await this.seats.acquire(tenant, { id: request.user.id, email: ssoEmail }, actorOf(principal), {
+        bindEmail: !this.sso.isBound(tenant, ssoEmail),
+      });
+      if (result.outcome === 'identity-conflict') {
+        throw new ApiError(
+          409,
+          'identity_conflict',
+          'this email is already the SSO identity of another tenant; an admin can give this tenant an email alias scheme (ssoEmailAlias)',
+        );
+      }
+      if (result.outcome === 'identity-retry') throw new ApiError(409, 'conflict', 'the SSO identity is being created by a concurrent request; retry');
+      this.sso.markBound(tenant, ssoEmail);
       if (result.outcome === 'held' || result.outcome === 'allocated') {
         seat = { held: result.seat, isNew: result.outcome === 'allocated' };
         decision = this.decide(subject, request.user.email, result.outcome === 'held' ? 'held' : 'available', purpose);

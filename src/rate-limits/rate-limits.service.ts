@@ -21,7 +21,7 @@ export class RateLimits implements OnModuleDestroy {
   /** Addresses over the failed-authentication limit, until when (ms since the epoch). */
   private readonly blockedAddresses = new Map<string, number>();
 
-  constructor(@Inject(CONFIG) private readonly config: Config) {
+  constructor(@Inject(CONFIG) config: Config) {
     const { redisUrl, redisKeyPrefix, embedsPerMinute, authFailuresPerMinute } = config.rateLimits;
     const memory = (points: number) => new RateLimiterMemory({ points, duration: WINDOW_SECONDS });
     if (redisUrl) {

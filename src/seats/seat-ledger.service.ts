@@ -16,7 +16,9 @@ export type AcquireResult =
   | { outcome: 'held'; seat: HeldSeat }
   | { outcome: 'allocated'; seat: HeldSeat }
   /** No seat: the tenant cap or the budget is used up, or the tenant stopped being an active drill tenant. */
-  | { outcome: 'cap-exhausted' | 'budget-exhausted' | 'tenant-changed' };
+  | { outcome: 'cap-exhausted' | 'budget-exhausted' | 'tenant-changed' }
+  /** No seat, nothing changed: the SSO email is another tenant's identity, or was being bound concurrently. */
+  | { outcome: 'identity-conflict' | 'identity-retry' };
 
 export interface SeatView {
   id: string;
@@ -25,13 +27,6 @@ export interface SeatView {
   email: string;
   heldSince: string;
   lastUsedAt: string;
-}
-
-/** Why a seat could not be taken inside the allocation transaction: rolls it back. */
-class NoSeat extends Error {
-  constructor(readonly outcome: 'cap-exhausted' | 'budget-exhausted' | 'tenant-changed' | 'already-held') {
-    super(outcome);
-  }
 }
 
 type SeatRow = { id: string; held_since: Date; last_used_at: Date };
@@ -58,79 +53,40 @@ export class SeatLedger {
   ) {}
 
   /**
-   * The seat the user holds, or null. lastUsedAt moves to now, but at most once a minute per seat:
-   * a returning user's embeds do not each write (idle reclamation counts in days). One round trip.
+   * Binds the user's SSO email to the tenant when `bindEmail` (Metabase matches SSO users by email:
+   * one email, one tenant), then reuses the user's seat, or takes a new one if the tenant cap and the
+   * budget allow. One statement, the Postgres function seat_ledger_acquire (see its migration): the
+   * binding, the tenant row's counter, the seat, the license row's counter and the seat's event, all
+   * or none. A new seat is committed without waiting for the disk; its audit entry follows in a
+   * synchronous commit, which flushes both, and only then is the seat handed out.
+   * lastUsedAt moves at most once a minute per seat (idle reclamation counts in days).
    */
-  async touch(tenantId: string, userId: string): Promise<HeldSeat | null> {
-    const rows = await this.prisma.sql<SeatRow>(
-      `WITH seat AS (SELECT id, held_since, last_used_at FROM seats WHERE tenant_id = $1::uuid AND user_id = $2),
-       moved AS (
-         UPDATE seats SET last_used_at = now()
-         WHERE id = (SELECT id FROM seat) AND last_used_at < now() - make_interval(secs => $3)
-         RETURNING last_used_at)
-       SELECT id, held_since, coalesce((SELECT last_used_at FROM moved), last_used_at) AS last_used_at FROM seat`,
-      [tenantId, userId, LAST_USED_GRANULARITY_SECONDS],
-      'seat-touch',
+  async acquire(
+    tenant: { id: string; slug: string },
+    user: { id: string; email: string },
+    actor: string,
+    options: { bindEmail: boolean },
+  ): Promise<AcquireResult> {
+    type Acquired = SeatRow & { outcome: AcquireResult['outcome']; seats_held: number; seat_budget: number };
+    const [result] = await this.prisma.sql<Acquired>(
+      `SELECT outcome, seat_id AS id, held_since, last_used_at, seats_held, seat_budget
+       FROM seat_ledger_acquire($1::uuid, $2, $3, $4, $5, $6)`,
+      [tenant.id, user.id, user.email, actor, options.bindEmail, LAST_USED_GRANULARITY_SECONDS],
+      'seat-acquire',
     );
-    return rows[0] ? toHeldSeat(rows[0]) : null;
-  }
-
-  /**
-   * Reuses the user's seat, or takes a new one if the tenant cap and the budget allow. A new seat is
-   * one transaction of two statements: the tenant row's counter and the seat row, then the license
-   * row's counter with the seat's event and audit entry. The license row, which every allocation
-   * waits for, is locked only for the second statement and the commit.
-   */
-  async acquire(tenant: { id: string; slug: string }, user: { id: string; email: string }, actor: string): Promise<AcquireResult> {
-    const tenantId = tenant.id;
-    const held = await this.touch(tenantId, user.id);
-    if (held) return { outcome: 'held', seat: held };
-    try {
-      const seat = await this.prisma.sqlTransaction(async (query) => {
-        const [taken] = await query<{ tenant_held: number | null } & Partial<SeatRow>>(
-          `WITH counted AS (
-             UPDATE tenants SET seats_held = seats_held + 1
-             WHERE id = $1::uuid AND status = 'active' AND tier = 'drill' AND (seat_cap IS NULL OR seats_held < seat_cap)
-             RETURNING seats_held),
-           inserted AS (
-             INSERT INTO seats (tenant_id, user_id, email) SELECT $1::uuid, $2, $3 FROM counted
-             ON CONFLICT (tenant_id, user_id) DO NOTHING
-             RETURNING id, held_since, last_used_at)
-           SELECT (SELECT seats_held FROM counted) AS tenant_held, inserted.* FROM (SELECT 1) AS one LEFT JOIN inserted ON true`,
-          [tenantId, user.id, user.email],
-          'seat-allocate-tenant',
-        );
-        if (taken.tenant_held === null) {
-          const [current] = await query<{ status: string; tier: string }>('SELECT status::text, tier::text FROM tenants WHERE id = $1::uuid', [tenantId]);
-          throw new NoSeat(current?.status === 'active' && current.tier === 'drill' ? 'cap-exhausted' : 'tenant-changed');
-        }
-        if (!taken.id) throw new NoSeat('already-held');
-        const [license] = await query<{ seats_held: number }>(
-          `WITH counted AS (
-             UPDATE license SET seats_held = seats_held + 1 WHERE id = 1 AND seats_held < seat_budget
-             RETURNING seats_held, seat_budget),
-           event AS (
-             INSERT INTO seat_events (seat_id, tenant_id, user_id, kind, reason, actor, seats_held_after, tenant_held_after, seat_budget)
-             SELECT $1::uuid, $2::uuid, $3, 'allocated', 'first-embed', $4, seats_held, $5, seat_budget FROM counted),
-           audit AS (
-             INSERT INTO audit_events (type, actor, tenant_slug, data)
-             SELECT 'seat.allocated', $4, $6, jsonb_build_object('seatId', $1::text, 'userId', $3::text, 'reason', 'first-embed',
-                                                                 'seatsHeld', seats_held, 'seatBudget', seat_budget)
-             FROM counted)
-           SELECT seats_held FROM counted`,
-          [taken.id, tenantId, user.id, actor, taken.tenant_held, tenant.slug],
-          'seat-allocate-license',
-        );
-        if (!license) throw new NoSeat('budget-exhausted');
-        return toHeldSeat(taken as SeatRow);
-      });
-      return { outcome: 'allocated', seat };
-    } catch (error) {
-      if (!(error instanceof NoSeat)) throw error;
-      if (error.outcome !== 'already-held') return { outcome: error.outcome };
-      // A concurrent request for the same user took the seat first: it is this user's seat.
-      const seat = await this.touch(tenantId, user.id);
-      return seat ? { outcome: 'held', seat } : { outcome: 'tenant-changed' };
+    switch (result.outcome) {
+      case 'held':
+        return { outcome: 'held', seat: toHeldSeat(result) };
+      case 'allocated':
+        await this.audit.insert({
+          type: 'seat.allocated',
+          actor,
+          tenantSlug: tenant.slug,
+          data: { seatId: result.id, userId: user.id, reason: 'first-embed', seatsHeld: result.seats_held, seatBudget: result.seat_budget },
+        });
+        return { outcome: 'allocated', seat: toHeldSeat(result) };
+      default:
+        return { outcome: result.outcome };
     }
   }
 

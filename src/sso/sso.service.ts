@@ -45,36 +45,18 @@ export class SsoService {
   }
 
   /**
-   * Binds a Metabase email to its tenant on first use. Metabase matches SSO users by email: the
-   * same email minted for a second tenant would hand that tenant the first one's account, so it is
-   * refused with 409 identity_conflict.
+   * Whether the SSO email is known, on this instance, to be bound to the tenant. The binding itself
+   * (one email, one tenant: Metabase matches SSO users by email, so the same email minted for a
+   * second tenant would hand it the first one's account) is made by the seat ledger, in the same
+   * statement as the seat. Bindings never change once made: a confirmed one needs no second look.
    */
-  async bindEmail(tenant: Tenant, ssoEmail: string): Promise<void> {
-    if (this.bound.get(ssoEmail) === tenant.id) return;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const rows = await this.prisma.sql<{ tenant_id: string }>(
-        `WITH inserted AS (
-           INSERT INTO sso_identities (email, tenant_id) VALUES ($1, $2::uuid)
-           ON CONFLICT (email) DO NOTHING RETURNING tenant_id::text)
-         SELECT tenant_id FROM inserted
-         UNION ALL SELECT tenant_id::text FROM sso_identities WHERE email = $1
-         LIMIT 1`,
-        [ssoEmail, tenant.id],
-        'sso-identity-bind',
-      );
-      if (rows.length === 0) continue; // a concurrent insert committed after our snapshot: read again
-      if (rows[0].tenant_id === tenant.id) {
-        if (this.bound.size > 100_000) this.bound.clear();
-        this.bound.set(ssoEmail, tenant.id);
-        return;
-      }
-      throw new ApiError(
-        409,
-        'identity_conflict',
-        'this email is already the SSO identity of another tenant; an admin can give this tenant an email alias scheme (ssoEmailAlias)',
-      );
-    }
-    throw new ApiError(409, 'conflict', 'the SSO identity is being created by a concurrent request; retry');
+  isBound(tenant: Tenant, ssoEmail: string): boolean {
+    return this.bound.get(ssoEmail) === tenant.id;
+  }
+
+  markBound(tenant: Tenant, ssoEmail: string): void {
+    if (this.bound.size > 100_000) this.bound.clear();
+    this.bound.set(ssoEmail, tenant.id);
   }
 
   /** Groups: the tenant's (or its kind's default), plus the role's extra groups. Never from the request. */

@@ -5,7 +5,7 @@ import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { AuditService } from '../audit/audit.service.js';
 import { isUniqueViolation } from '../database/database-errors.js';
-import { PrismaService, type Db } from '../database/prisma.service.js';
+import { PrismaService } from '../database/prisma.service.js';
 import { Prisma, type Tenant } from '../generated/prisma/client.js';
 import { SeatLedger } from '../seats/seat-ledger.service.js';
 import type { CreateTenantInput, SetTierInput, UpdateTenantInput } from './tenant.dto.js';

@@ -11,6 +11,7 @@ const HAND_WRITTEN = [
   /CREATE TRIGGER seat_events_no_update_or_delete [^\n]*\n/,
   /CREATE TRIGGER seat_events_no_truncate [^\n]*\n/,
   /CREATE FUNCTION public\.cache_epoch_bump\(\)[\s\S]*?\$\$;\n/,
+  /CREATE FUNCTION public\.seat_ledger_acquire\([\s\S]*?\$\$;\n/,
   /CREATE TRIGGER tenants_cache_epoch [^\n]*\n/,
   /CREATE TRIGGER resources_cache_epoch [^\n]*\n/,
   /CREATE TRIGGER apps_cache_epoch [^\n]*\n/,
