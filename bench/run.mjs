@@ -98,7 +98,7 @@ async function main() {
     SEAT_BUDGET: '200000',
     HOST: '127.0.0.1',
     PORT: '0',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', // as shipped: one access-log line per request
     RATE_LIMIT_EMBEDS_PER_MINUTE: '10000000',
     REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}`,

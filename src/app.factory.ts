@@ -42,6 +42,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     },
     return503OnClosing: true,
     trustProxy: config.trustProxy,
+    // One access-log line per request (written in onResponse below), not Fastify's two.
+    disableRequestLogging: true,
   });
   const fastify = adapter.getInstance();
   // JSON only: Fastify's own parser (prototype-poisoning safe); anything else gets 415.
@@ -60,10 +62,12 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   });
   app.useGlobalFilters(new AllExceptionsFilter());
   const metrics = app.get(MetricsService);
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     // The route pattern, not the URL: ids and launch links stay out of the labels.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requestSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    done();
   });
   // Standard security headers (helmet's, computed once); the Swagger UI at /docs needs its own inline styles.
   const headers = securityHeaders({

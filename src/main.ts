@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     await app.close();
     await embedded?.stop();
     clearTimeout(forced);
+    logger.flush();
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -41,7 +41,10 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       ],
       censor: '[redacted]',
     },
-  }, destination ?? process.stdout);
+  },
+  // Standard output through sonic-boom, asynchronous: lines written while a write is in flight go out
+  // together in the next one, rather than a write call per line (flushed at exit).
+  destination ?? pino.destination({ dest: 1, sync: false }));
 }
 
 /** Nest's logger interface over pino, so framework messages are JSON lines too. */
