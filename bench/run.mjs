@@ -41,7 +41,8 @@ async function sql(url, text, params) {
 async function startEmbedgate(env) {
   const port = await freePort();
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'profiles')}`] : [];
-  const child = spawn(process.execPath, [...profile, join(ROOT, 'dist', 'main.js')], {
+  const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeFlags, ...profile, join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -58,16 +59,38 @@ async function startEmbedgate(env) {
   throw new Error('embedgate did not become ready in 60 s');
 }
 
+/** Starts bench/<file> in a process of its own; resolves to the port it prints. */
+async function startHelper(file) {
+  const child = spawn(process.execPath, [join(ROOT, 'bench', file)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim())));
+    child.once('exit', () => reject(new Error(`bench/${file} exited during start`)));
+  });
+}
+
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 // BENCH_ONLY=guest,explain runs the floor and the scenarios whose names contain one of the words.
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 
-async function run(name, options) {
+/** Embeds issued, summed over modes and rules, as embedgate's GET /metrics counts them. */
+async function embedsIssued(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return [...text.matchAll(/^embedgate_embeds_issued_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+/**
+ * One scenario. With `metricsOf`, embedgate's own count of embeds issued during it is read from
+ * /metrics and set beside autocannon's count of 2xx answers (they differ by at most the requests
+ * in flight when autocannon stopped, which it does not count).
+ */
+async function run(name, options, metricsOf) {
   if (ONLY && !name.startsWith('floor') && !ONLY.some((word) => name.includes(word))) return null;
+  const before = metricsOf ? await embedsIssued(metricsOf) : 0;
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
   const non2xx = result.non2xx + result.errors + result.timeouts;
-  return {
+  const row = {
     scenario: name,
     requests: result.requests.total,
     rps: Math.round(result.requests.average),
@@ -75,17 +98,19 @@ async function run(name, options) {
     p99: result.latency.p99,
     errors: non2xx,
   };
+  if (metricsOf) {
+    await new Promise((r) => setTimeout(r, 200)); // let the requests in flight finish
+    row.crossCheck = { autocannon2xx: result['2xx'], metricsEmbedsIssued: (await embedsIssued(metricsOf)) - before };
+    row.crossCheck.agrees = Math.abs(row.crossCheck.metricsEmbedsIssued - row.crossCheck.autocannon2xx) <= CONNECTIONS;
+  }
+  return row;
 }
 
 async function main() {
-  // The floor: a bare Fastify server answering a small JSON body, in its own process.
-  const floor = spawn(process.execPath, [join(ROOT, 'bench', 'floor.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(floor);
-  const floorPort = await new Promise((resolve, reject) => {
-    floor.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim())));
-    floor.once('exit', () => reject(new Error('the floor server exited during start')));
-  });
-  const floorUrl = `http://127.0.0.1:${floorPort}`;
+  // The floor: a bare Fastify server answering a small JSON body, in its own process; and, for
+  // reference, an empty NestJS route (the framework embedgate is built on).
+  const floorUrl = `http://127.0.0.1:${await startHelper('floor.mjs')}`;
+  const nestUrl = `http://127.0.0.1:${await startHelper('nest-floor.mjs')}`;
 
   log(`seeding ${DB}: ${TENANTS} tenants, ${RESOURCES} resources, ${RETURNING_SEATS} returning SSO users…`);
   await sql(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
@@ -140,6 +165,7 @@ async function main() {
   const pick = (list) => list[Math.floor(Math.random() * list.length)];
   const resource = () => `r-${1 + Math.floor(Math.random() * RESOURCES)}`;
   const embed = (bodyOf) => ({ url: base, requests: [{ method: 'POST', path: '/v1/embeds', headers, setupRequest: (req) => ({ ...req, body: JSON.stringify(bodyOf()) }) }] });
+  const runEmbeds = (name, bodyOf) => run(name, embed(bodyOf), base);
   const user = (id) => ({ id, email: `${id}@bench.example` });
 
   log('warming up');
@@ -148,20 +174,26 @@ async function main() {
 
   const results = [];
   results.push(await run('floor (bare Fastify)', { url: floorUrl }));
-  results.push(await run('guest embeds', embed(() => ({ tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() }))));
   results.push(
-    await run('SSO embeds, returning users', embed(() => {
+    await run('reference: empty Nest route', {
+      url: nestUrl,
+      requests: [{ method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ tenant: pick(viewSlugs), user: user('u-1'), resource: resource() }) }) }],
+    }),
+  );
+  results.push(await runEmbeds('guest embeds', () => ({ tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() })));
+  results.push(
+    await runEmbeds('SSO embeds, returning users', () => {
       const i = Math.floor(Math.random() * RETURNING_SEATS);
       return { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`ret-${i}`), resource: resource(), options: { launch: 'direct' } };
-    })),
+    }),
   );
   let next = 0;
   const seatsBefore = Number((await sql(url, 'SELECT seats_held FROM license'))[0].seats_held);
   results.push(
-    await run('first SSO embeds (new seats)', embed(() => {
+    await runEmbeds('first SSO embeds (new seats)', () => {
       const i = next++;
       return { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`new-${i}`), resource: resource(), options: { launch: 'direct' } };
-    })),
+    }),
   );
   const [ledger] = await sql(url, `SELECT (SELECT seats_held FROM license) AS held, (SELECT seat_budget FROM license) AS budget, (SELECT count(*)::int FROM seats) AS rows,
     (SELECT count(*)::int FROM seat_events WHERE kind = 'allocated' AND seats_held_after > seat_budget) AS over_budget`);
@@ -189,20 +221,30 @@ async function main() {
     rssMb: Math.round(rss),
     rssTarget: 'under 300 MB',
     metricsEmbedsIssued: metrics.split('\n').filter((l) => l.startsWith('embedgate_embeds_issued_total')),
+    memoryMb: Object.fromEntries(
+      ['nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes', 'process_resident_memory_bytes'].map((name) => [
+        name,
+        Math.round(Number(new RegExp(`^embedgate_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20),
+      ]),
+    ),
   };
   const pad = (s, n) => String(s).padEnd(n);
   const table = [
     `${pad('scenario', 30)}${pad('req/s', 9)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('× floor', 9)}${pad('errors', 8)}target`,
     ...rows.map((r) => `${pad(r.scenario, 30)}${pad(r.rps, 9)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.ratioToFloor, 9)}${pad(r.errors, 8)}${r.target} ${r.met}`),
-    `resident set at the end: ${summary.rssMb} MB (target under 300 MB); first SSO seats: ${seatsBefore} → ${ledger.held} held (rows ${ledger.rows}), budget ${ledger.budget}, allocations over budget: ${ledger.over_budget}`,
+    `/metrics cross-check (embeds issued by embedgate's count, against autocannon's 2xx): ${rows
+      .filter((r) => r.crossCheck)
+      .map((r) => `${r.scenario} ${r.crossCheck.metricsEmbedsIssued} vs ${r.crossCheck.autocannon2xx}${r.crossCheck.agrees ? '' : ' DISAGREE'}`)
+      .join('; ')}`,
+    `resident set at the end: ${summary.rssMb} MB (target under 300 MB: ${summary.rssMb < 300 ? 'met' : 'MISSED'}); first SSO seats: ${seatsBefore} → ${ledger.held} held (rows ${ledger.rows}), budget ${ledger.budget}, allocations over budget: ${ledger.over_budget}`,
   ].join('\n');
   process.stdout.write(`${table}\n`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(summary, null, 2));
   service.child.kill('SIGTERM');
-  floor.kill('SIGTERM');
   await new Promise((r) => service.child.once('exit', r));
   await sql(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  for (const child of children) child.kill('SIGTERM');
 }
 
 main().catch((error) => {

@@ -6,6 +6,7 @@ import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import session from '@fastify/session';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
@@ -29,6 +30,16 @@ export interface AppOptions {
   docsUi?: boolean;
 }
 
+/** One access-log line per request, when it completes (with the request's method and URL), not Fastify's two. */
+class AccessLogController extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 /** Builds the HTTP application (not yet listening): used by main.ts and the tests. */
 export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -42,8 +53,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     },
     return503OnClosing: true,
     trustProxy: config.trustProxy,
-    // One access-log line per request (written in onResponse below), not Fastify's two.
-    disableRequestLogging: true,
+    logController: new AccessLogController(),
   });
   const fastify = adapter.getInstance();
   // JSON only: Fastify's own parser (prototype-poisoning safe); anything else gets 415.
@@ -66,7 +76,6 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     // The route pattern, not the URL: ids and launch links stay out of the labels.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requestSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
     done();
   });
   // Standard security headers (helmet's, computed once); the Swagger UI at /docs needs its own inline styles.
