@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Caches } from '../cache/caches.service.js';
-import type { TtlCache } from '../cache/ttl-cache.js';
+import type { EpochCache } from '../cache/epoch-cache.js';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
@@ -21,7 +21,7 @@ export type CreateAppInput = z.output<typeof createAppSchema>;
 @Injectable()
 export class AppsService {
   /** Whether an app may act for a tenant, per (app, tenant). */
-  private readonly scope: TtlCache<string, boolean>;
+  private readonly scope: EpochCache<string, boolean>;
 
   constructor(
     private readonly prisma: PrismaService,

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable, Optional } from '@nestjs/common';
 import { Caches } from '../cache/caches.service.js';
-import { TtlCache } from '../cache/ttl-cache.js';
+import { EpochCache } from '../cache/epoch-cache.js';
 import { PrismaService, type Db } from '../database/prisma.service.js';
 import type { Principal, Role } from './principal.js';
 
@@ -32,14 +32,14 @@ type KeyRow = { id: string; role: Role; name: string; appId: string | null; allT
 @Injectable()
 export class ApiKeysService {
   /** Key rows by id: a revocation elsewhere is honoured here within CACHE_TTL_MS (see Caches). */
-  private readonly cache: TtlCache<string, KeyRow | null>;
+  private readonly cache: EpochCache<string, KeyRow | null>;
 
   constructor(
     private readonly prisma: PrismaService,
     @Optional() caches?: Caches,
   ) {
     // Without Caches (the CLI), nothing is cached.
-    this.cache = caches ? caches.create('api-keys') : new TtlCache(0);
+    this.cache = caches ? caches.create('api-keys') : new EpochCache({ epoch: () => null });
   }
 
   /** Creates a key; the returned apiKey is the only time its secret exists outside the caller. */

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import { CONFIG, type Config } from '../config/config.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { TtlCache } from './ttl-cache.js';
+import { EpochCache } from './epoch-cache.js';
 
 /**
  * The embed path's caches (API keys, tenants, resources, app scopes), kept correct across instances
@@ -32,12 +32,12 @@ export class Caches implements OnModuleInit, OnModuleDestroy {
   }
 
   /** A cache of rows of one kind, named for the metrics. */
-  create<K, V>(name: string): TtlCache<K, V> {
+  create<K, V>(name: string): EpochCache<K, V> {
     const loads = this.metrics.cacheLoads.labels({ cache: name });
-    return new TtlCache<K, V>(this.ttlMs, { epoch: () => this.current(), onLoad: () => loads.inc() });
+    return new EpochCache<K, V>({ epoch: () => this.current(), onLoad: () => loads.inc() });
   }
 
-  /** The current epoch, or null when it was not read within CACHE_TTL_MS. */
+  /** The current epoch, or null when it was not read within CACHE_TTL_MS (with 0, always null: no caching). */
   current(): string | null {
     return Date.now() - this.epochReadAt < this.ttlMs ? this.epoch : null;
   }

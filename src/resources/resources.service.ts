@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Caches } from '../cache/caches.service.js';
-import type { TtlCache } from '../cache/ttl-cache.js';
+import type { EpochCache } from '../cache/epoch-cache.js';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
@@ -59,7 +59,7 @@ const resourceView = (r: Resource): ResourceView => ({
 
 @Injectable()
 export class ResourcesService {
-  private readonly cache: TtlCache<string, Resource | null>;
+  private readonly cache: EpochCache<string, Resource | null>;
 
   constructor(
     private readonly prisma: PrismaService,

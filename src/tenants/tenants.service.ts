@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Caches } from '../cache/caches.service.js';
-import type { TtlCache } from '../cache/ttl-cache.js';
+import type { EpochCache } from '../cache/epoch-cache.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -58,7 +58,7 @@ const tenantNotFound = (slug: string) => new ApiError(404, 'tenant_not_found', `
 @Injectable()
 export class TenantsService {
   /** Tenants by slug for the embed path (see Caches for the bound); this instance's writes invalidate at once. */
-  private readonly cache: TtlCache<string, Tenant | null>;
+  private readonly cache: EpochCache<string, Tenant | null>;
 
   constructor(
     private readonly prisma: PrismaService,

@@ -1,53 +1,35 @@
-export interface TtlCacheOptions {
+export interface EpochCacheOptions {
   /**
-   * The epoch the database is known to be at, or null when that is not known recently enough. With
-   * it, an entry stays valid while the epoch it was loaded under is still the current one, however
-   * old; without it, an entry expires ttlMs after it was loaded.
+   * The cache epoch the database is known to be at, or null when that is not known recently enough
+   * (see Caches). An entry is valid while the epoch it was loaded under is still the current one.
+   * A function that always answers null makes a cache that caches nothing.
    */
-  epoch?: () => string | null;
+  epoch: () => string | null;
   /** Called for every load (a miss that went to the database). */
   onLoad?: () => void;
   maxEntries?: number;
 }
 
-interface Entry<V> {
-  value: V;
-  expires: number;
-  epoch: string | null;
-}
-
 /**
- * A small in-process cache of rows the embed path reads on every request. Writes made through this
- * instance invalidate at once (delete, clear); another instance's writes are seen within ttlMs (see
- * Caches). A ttlMs of 0 or less caches nothing.
+ * A small in-process cache of rows the embed path reads on every request, valid while the cache
+ * epoch does not move. Writes made through this instance also invalidate at once (delete, clear).
  */
-export class TtlCache<K, V> {
-  private readonly entries = new Map<K, Entry<V>>();
+export class EpochCache<K, V> {
+  private readonly entries = new Map<K, { value: V; epoch: string }>();
   /** Loads in flight: concurrent misses of one key share one load. */
   private readonly loading = new Map<K, Promise<V>>();
   private readonly maxEntries: number;
 
-  constructor(
-    private readonly ttlMs: number,
-    private readonly options: TtlCacheOptions = {},
-  ) {
+  constructor(private readonly options: EpochCacheOptions) {
     this.maxEntries = options.maxEntries ?? 50_000;
   }
 
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    const valid = this.options.epoch ? entry.epoch !== null && entry.epoch === this.options.epoch() : entry.expires > Date.now();
-    if (valid) return entry.value;
+    if (entry.epoch === this.options.epoch()) return entry.value;
     this.entries.delete(key);
     return undefined;
-  }
-
-  private set(key: K, value: V, epoch: string | null): void {
-    if (this.ttlMs <= 0) return;
-    if (this.options.epoch && epoch === null) return;
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as K);
-    this.entries.set(key, { value, expires: Date.now() + this.ttlMs, epoch });
   }
 
   /**
@@ -61,13 +43,13 @@ export class TtlCache<K, V> {
     if (hit !== undefined) return Promise.resolve(hit);
     const pending = this.loading.get(key);
     if (pending) return pending;
-    const epoch = this.options.epoch?.() ?? null;
+    const epoch = this.options.epoch();
     this.options.onLoad?.();
     const loaded: Promise<V> = load().then(
       (value) => {
         if (this.loading.get(key) === loaded) {
           this.loading.delete(key);
-          this.set(key, value, epoch);
+          if (epoch !== null) this.set(key, value, epoch);
         }
         return value;
       },
@@ -78,6 +60,11 @@ export class TtlCache<K, V> {
     );
     this.loading.set(key, loaded);
     return loaded;
+  }
+
+  private set(key: K, value: V, epoch: string): void {
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as K);
+    this.entries.set(key, { value, epoch });
   }
 
   delete(key: K): void {
