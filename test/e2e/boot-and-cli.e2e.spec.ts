@@ -38,8 +38,14 @@ describe('boot', () => {
     const ui = await fetch(`${service.baseUrl}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger-ui');
-    const lines = service.output.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    expect(lines.some((l) => l.reqId && l.msg === 'request completed')).toBe(true);
+    // Access lines are written after the response, through an asynchronous destination: wait for one.
+    const accessLogged = () =>
+      service.output.filter((l) => l.startsWith('{')).some((l) => {
+        const line = JSON.parse(l);
+        return line.reqId && line.msg === 'request completed' && line.req?.url === '/docs';
+      });
+    for (let waited = 0; !accessLogged() && waited < 5_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(accessLogged()).toBe(true);
     expect(await service.stop('SIGTERM')).toBe(0);
   });
 
