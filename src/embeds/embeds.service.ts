@@ -88,19 +88,7 @@ export class EmbedsService {
     let seat: Resolved['seat'];
     for (let attempt = 0; decision.mode === 'sso' && subject.tenant && !seat; attempt++) {
       const tenant = subject.tenant;
-      const ssoEmail = this.sso.emailFor(tenant, request.user.email!);
-      const result = await this.seats.acquire(tenant, { id: request.user.id, email: ssoEmail }, actorOf(principal), {
-        bindEmail: !this.sso.isBound(tenant, ssoEmail),
-      });
-      if (result.outcome === 'identity-conflict') {
-        throw new ApiError(
-          409,
-          'identity_conflict',
-          'this email is already the SSO identity of another tenant; an admin can give this tenant an email alias scheme (ssoEmailAlias)',
-        );
-      }
-      if (result.outcome === 'identity-retry') throw new ApiError(409, 'conflict', 'the SSO identity is being created by a concurrent request; retry');
-      this.sso.markBound(tenant, ssoEmail);
+      const result = await this.sso.acquireSeat(tenant, { id: request.user.id, email: request.user.email! }, actorOf(principal));
       if (result.outcome === 'held' || result.outcome === 'allocated') {
         seat = { held: result.seat, isNew: result.outcome === 'allocated' };
         decision = this.decide(subject, request.user.email, result.outcome === 'held' ? 'held' : 'available', purpose);

@@ -18,7 +18,8 @@ export type AcquireResult =
   /** No seat: the tenant cap or the budget is used up, or the tenant stopped being an active drill tenant. */
   | { outcome: 'cap-exhausted' | 'budget-exhausted' | 'tenant-changed' }
   /** No seat, nothing changed: the SSO email is another tenant's identity, or was being bound concurrently. */
-  | { outcome: 'identity-conflict' | 'identity-retry' };
+  | { outcome: 'identity-conflict' }
+  | { outcome: 'identity-retry' };
 
 export interface SeatView {
   id: string;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { SeatsModule } from '../seats/seats.module.js';
 import { SsoService } from './sso.service.js';
 
-@Module({ providers: [SsoService], exports: [SsoService] })
+@Module({ imports: [SeatsModule], providers: [SsoService], exports: [SsoService] })
 export class SsoModule {}

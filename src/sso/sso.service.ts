@@ -6,7 +6,11 @@ import { CONFIG, type Config } from '../config/config.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Tenant } from '../generated/prisma/client.js';
 import { SsoTokenMinter, ssoLoginUrl, type MintedToken } from '../metabase/metabase-tokens.js';
+import { SeatLedger, type AcquireResult } from '../seats/seat-ledger.service.js';
 import { ssoEmailFor } from './sso-email.js';
+
+/** A seat outcome once the identity is settled (conflicts are thrown as 409). */
+export type SeatOutcome = Exclude<AcquireResult, { outcome: 'identity-conflict' | 'identity-retry' }>;
 
 export interface SsoUser {
   id: string;
@@ -35,6 +39,7 @@ export class SsoService {
     @Inject(CONFIG) private readonly config: Config,
     private readonly prisma: PrismaService,
     private readonly audit: AuditService,
+    private readonly seats: SeatLedger,
   ) {
     this.minter = new SsoTokenMinter(config.metabase.jwtSharedSecret);
   }
@@ -45,18 +50,29 @@ export class SsoService {
   }
 
   /**
-   * Whether the SSO email is known, on this instance, to be bound to the tenant. The binding itself
-   * (one email, one tenant: Metabase matches SSO users by email, so the same email minted for a
-   * second tenant would hand it the first one's account) is made by the seat ledger, in the same
-   * statement as the seat. Bindings never change once made: a confirmed one needs no second look.
+   * The seat of a tenant's SSO user: reused or taken by the seat ledger, which also binds the user's
+   * Metabase email to the tenant on first use, in the same statement. Metabase matches SSO users by
+   * email: the same email minted for a second tenant would hand it the first one's account, so that
+   * is refused with 409 identity_conflict. Bindings never change once made: one confirmed here is not
+   * asked for again.
    */
-  isBound(tenant: Tenant, ssoEmail: string): boolean {
-    return this.bound.get(ssoEmail) === tenant.id;
-  }
-
-  markBound(tenant: Tenant, ssoEmail: string): void {
-    if (this.bound.size > 100_000) this.bound.clear();
-    this.bound.set(ssoEmail, tenant.id);
+  async acquireSeat(tenant: Tenant, user: { id: string; email: string }, actor: string): Promise<SeatOutcome> {
+    const ssoEmail = this.emailFor(tenant, user.email);
+    const bindEmail = this.bound.get(ssoEmail) !== tenant.id;
+    const result = await this.seats.acquire(tenant, { id: user.id, email: ssoEmail }, actor, { bindEmail });
+    if (result.outcome === 'identity-conflict') {
+      throw new ApiError(
+        409,
+        'identity_conflict',
+        'this email is already the SSO identity of another tenant; an admin can give this tenant an email alias scheme (ssoEmailAlias)',
+      );
+    }
+    if (result.outcome === 'identity-retry') throw new ApiError(409, 'conflict', 'the SSO identity is being created by a concurrent request; retry');
+    if (bindEmail) {
+      if (this.bound.size > 100_000) this.bound.clear();
+      this.bound.set(ssoEmail, tenant.id);
+    }
+    return result;
   }
 
   /** Groups: the tenant's (or its kind's default), plus the role's extra groups. Never from the request. */

@@ -1,7 +1,6 @@
-import { Controller, Get, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CONFIG, type Config } from '../../config/config.js';
 import { checkCsrf, safeRelayState } from '../../console/staff-session.js';
 import { Public } from '../roles.decorator.js';
 import { SamlAuthGuard } from './saml-auth.guard.js';
@@ -10,10 +9,7 @@ import { SamlStrategy, type StaffUser } from './saml.strategy.js';
 @ApiExcludeController()
 @Controller('auth')
 export class SamlController {
-  constructor(
-    private readonly strategy: SamlStrategy,
-    @Inject(CONFIG) private readonly config: Config,
-  ) {}
+  constructor(private readonly strategy: SamlStrategy) {}
 
   @Get('saml/metadata')
   @Public()
