@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { ROOT, startServiceProcess, type ServiceProcess } from '../support/process.js';
 import { Api, embedBody, seed, startService, type HttpAnswer, type RunningService } from '../support/service.js';
 
@@ -126,14 +127,26 @@ describe('Postgres connections killed during a burst', () => {
   afterAll(() => service.stop());
 
   it('requests in flight fail with 503 database_unavailable, the service recovers by itself, and the ledger is consistent', async () => {
-    const killer = (async () => {
-      for (let i = 0; i < 5; i++) {
-        await new Promise((r) => setTimeout(r, 15));
-        await service.db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
-      }
-    })();
-    const burst = await Promise.all(Array.from({ length: 120 }, (_, i) => app.post('/v1/embeds', embedBody('burst', `b-${i % 80}`))));
-    await killer;
+    // Hold the license row, so that the burst's first seats wait in Postgres with their statements in
+    // flight; kill every connection of the service while they wait; then let go. (Kills at fixed
+    // times would mostly hit idle connections, now that a seat is one short statement.)
+    const locker = new pg.Client({ connectionString: service.db.url });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('SELECT 1 FROM license WHERE id = 1 FOR UPDATE');
+    const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const burstAnswers = Promise.all(Array.from({ length: 120 }, (_, i) => app.post('/v1/embeds', embedBody('burst', `b-${i % 80}`))));
+    const waiting = async () =>
+      (await service.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0]
+        .n as number;
+    for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await service.db.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> $1',
+      [lockerPid],
+    );
+    await locker.query('COMMIT');
+    await locker.end();
+    const burst = await burstAnswers;
     const statuses = burst.reduce<Record<number, number>>((acc, a) => ({ ...acc, [a.status]: (acc[a.status] ?? 0) + 1 }), {});
     expect(Object.keys(statuses).map(Number).every((s) => s === 201 || s === 503)).toBe(true);
     expect(statuses[503]).toBeGreaterThan(0);
