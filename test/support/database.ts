@@ -3,8 +3,10 @@ import pg from 'pg';
 
 /** The server the tests run on: a real Postgres (the machine's own, or TEST_DATABASE_URL). */
 export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+/** This run's name (global-setup sets it): every database of the run is named after it. */
+const TEST_RUN = process.env.EMBEDGATE_TEST_RUN ?? 'norun';
 /** Migrated once per run by global-setup; each test file copies it. */
-export const TEMPLATE_DATABASE = 'embedgate_test_template';
+export const TEMPLATE_DATABASE = `embedgate_test_${TEST_RUN}_template`;
 
 export function databaseUrl(name: string): string {
   const url = new URL(ADMIN_DATABASE_URL);
@@ -32,7 +34,7 @@ export interface TestDatabase {
 
 /** A fresh, migrated database for one test file (a copy of the migrated template). */
 export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
-  const name = `embedgate_test_${randomBytes(6).toString('hex')}`;
+  const name = `embedgate_test_${TEST_RUN}_${randomBytes(6).toString('hex')}`;
   await withAdminClient((c) => c.query(options.empty ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`));
   const url = databaseUrl(name);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
