@@ -27,6 +27,30 @@ const postToAcs = (samlResponse: string, relayState = '/console/tenants') =>
 
 const sessionCookie = (response: Response) => response.headers.getSetCookie().find((c) => c.startsWith('embedgate_session='));
 
+/** Words of node-saml, xml-crypto and xmldom errors, and of the raw SAML: none may reach the browser. */
+const LIBRARY_TEXT = /invalid|signature|InResponseTo|SAML assertion|SAML issuer|Expected|Received|xmldom|Error:|sign-in refused|<saml|urn:oasis/i;
+
+/** A refused sign-in answers with our own HTML page: returns the stable code it shows, after checking it shows nothing else. */
+async function refusalPage(answer: Response): Promise<string> {
+  expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
+  expect(answer.headers.get('cache-control')).toBe('no-store');
+  const page = await answer.text();
+  expect(page).toContain('<title>Sign-in failed · embedgate</title>');
+  expect(page).not.toMatch(LIBRARY_TEXT);
+  const code = /data-error-code="([a-z_]+)"/.exec(page)?.[1];
+  expect(code).toBeDefined();
+  return code!;
+}
+
+/** No session: no session cookie, and the console still sends this browser to sign in. */
+async function expectNoSession(answer: Response) {
+  const cookie = sessionCookie(answer);
+  expect(cookie).toBeUndefined();
+  const followUp = await fetch(`${service.baseUrl}/console/tenants`, { redirect: 'manual', headers: cookie ? { cookie: cookie.split(';')[0] } : {} });
+  expect(followUp.status).toBe(302);
+  expect(followUp.headers.get('location')).toMatch(/^\/auth\/saml\/login\?RelayState=/);
+}
+
 beforeAll(async () => {
   idp = await TestIdp.create();
   otherIdp = await TestIdp.create('https://other-idp.test.example/metadata');
@@ -86,11 +110,48 @@ describe('SAML sign-in', () => {
     ['an expired assertion', async () => idp.response(sp, { inResponseTo: (await startLogin()).id, validForSeconds: -120 })],
     ['an unsolicited response (no InResponseTo we issued)', async () => idp.response(sp, { inResponseTo: '_never-issued-by-us' })],
   ];
-  it.each(refused)('refuses %s with 401 and no session', async (_what, makeResponse) => {
+  it.each(refused)('refuses %s with 401, no session and our error page', async (_what, makeResponse) => {
     const answer = await postToAcs(await makeResponse());
     expect(answer.status).toBe(401);
     expect(sessionCookie(answer)).toBeUndefined();
-    expect((await answer.json()).error.code).toMatch(/^saml_/);
+    expect(await refusalPage(answer)).toMatch(/^saml_/);
+    await expectNoSession(answer);
+  });
+
+  it("logs the library's reason for a refusal at warn, never the SAML itself", async () => {
+    const before = service.logs.length;
+    const answer = await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id, signed: false }));
+    expect(await refusalPage(answer)).toBe('saml_rejected');
+    const lines = service.logs.slice(before).filter((line) => line.includes('SAML sign-in refused (saml_rejected)'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]).level).toBe(40);
+    expect(lines[0]).toMatch(/signature/i);
+    expect(lines[0]).not.toMatch(/<saml|Assertion ID|ada@corp\.example|SAMLResponse|PHNhbWxw/);
+  });
+
+  // Signed with the pinned key, so node-saml accepts them; only the SP's own checks refuse them.
+  const notForUs: [string, string, () => Promise<string>][] = [
+    ['a foreign Issuer on the response', 'saml_issuer_mismatch', async () =>
+      idp.response(sp, { inResponseTo: (await startLogin()).id, responseIssuer: 'https://other-idp.test.example/metadata' })],
+    ['a foreign Issuer on the assertion', 'saml_issuer_mismatch', async () =>
+      idp.response(sp, { inResponseTo: (await startLogin()).id, assertionIssuer: 'https://other-idp.test.example/metadata' })],
+    ['a foreign Destination', 'saml_destination_mismatch', async () =>
+      idp.response(sp, { inResponseTo: (await startLogin()).id, destination: 'https://someone-else.example/saml/acs' })],
+    ['a foreign Recipient', 'saml_recipient_mismatch', async () =>
+      idp.response(sp, { inResponseTo: (await startLogin()).id, recipient: 'https://someone-else.example/saml/acs' })],
+    ['a missing Recipient', 'saml_recipient_mismatch', async () => idp.response(sp, { inResponseTo: (await startLogin()).id, recipient: null })],
+  ];
+  it.each(notForUs)('refuses a response signed by our IdP with %s: 401 %s, our page, no session', async (_what, code, makeResponse) => {
+    const answer = await postToAcs(await makeResponse());
+    expect(answer.status).toBe(401);
+    expect(await refusalPage(answer)).toBe(code);
+    await expectNoSession(answer);
+  });
+
+  it('accepts a response without a Destination (it is optional), when all else is ours', async () => {
+    const answer = await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id, destination: null }));
+    expect(answer.status).toBe(303);
+    expect(sessionCookie(answer)).toBeDefined();
   });
 
   it('refuses a replayed response: each request id and assertion is accepted once', async () => {
@@ -100,6 +161,7 @@ describe('SAML sign-in', () => {
     const replay = await postToAcs(samlResponse);
     expect(replay.status).toBe(401);
     expect(sessionCookie(replay)).toBeUndefined();
+    expect(await refusalPage(replay)).toMatch(/^saml_/);
   });
 
   it('refuses a signed-in person whose groups map to no role (403)', async () => {
@@ -107,6 +169,24 @@ describe('SAML sign-in', () => {
     const answer = await postToAcs(await idp.response(sp, { inResponseTo: id, groups: ['marketing'] }));
     expect(answer.status).toBe(403);
     expect(sessionCookie(answer)).toBeUndefined();
+    expect(await refusalPage(answer)).toBe('no_console_role');
+  });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'gives no role to an IdP group named %s, a property every JavaScript object has (403, no session)',
+    async (group) => {
+      const answer = await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id, groups: [group] }));
+      expect(answer.status).toBe(403);
+      expect(await refusalPage(answer)).toBe('no_console_role');
+      await expectNoSession(answer);
+    },
+  );
+
+  it('maps only the groups named in the role map: constructor beside finance gives finance alone', async () => {
+    const answer = await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id, groups: ['constructor', 'finance', 'toString'] }));
+    expect(answer.status).toBe(303);
+    const page = await (await fetch(`${service.baseUrl}/console/tenants`, { headers: { cookie: sessionCookie(answer)!.split(';')[0] } })).text();
+    expect(page).toContain('ada@corp.example (finance)</span>');
   });
 
   it('gives a new session id at each sign-in and destroys the session at logout (CSRF-protected)', async () => {

@@ -20,7 +20,24 @@ export interface ResponseOptions {
   validForSeconds?: number;
   /** Sign the response and the assertion (default), or neither. */
   signed?: boolean;
-  destination?: string;
+  /** The Response's Destination; null leaves the attribute out. Defaults to the SP's ACS URL. */
+  destination?: string | null;
+  /** The Issuer of the Response (samlify signs after it, so it cannot be left out). Defaults to this IdP's entity id. */
+  responseIssuer?: string;
+  /** The Issuer of the Assertion. Defaults to this IdP's entity id. */
+  assertionIssuer?: string;
+  /** The bearer SubjectConfirmationData's Recipient; null leaves the attribute out. Defaults to the SP's ACS URL. */
+  recipient?: string | null;
+}
+
+/** samlify's response template has one {Issuer} tag for both Issuers: give each its own, to vary them apart. */
+function withIssuerTags(template: string): string {
+  const response = '<saml:Issuer>{Issuer}</saml:Issuer><samlp:Status>';
+  const assertion = '<saml:Issuer>{Issuer}</saml:Issuer><saml:Subject>';
+  if (!template.includes(response) || !template.includes(assertion)) throw new Error('samlify changed its login response template');
+  return template
+    .replace(response, '<saml:Issuer>{ResponseIssuer}</saml:Issuer><samlp:Status>')
+    .replace(assertion, '<saml:Issuer>{AssertionIssuer}</saml:Issuer><saml:Subject>');
 }
 
 /**
@@ -84,14 +101,15 @@ export class TestIdp {
       {
         customTagReplacement: (template: string) => ({
           id,
-          context: samlify.SamlLib.replaceTagsByValue(template, {
+          context: samlify.SamlLib.replaceTagsByValue(withIssuerTags(template), {
             ID: id,
             AssertionID: `_${randomUUID()}`,
-            Destination: options.destination ?? sp.acsUrl,
+            Destination: options.destination === undefined ? sp.acsUrl : options.destination,
             Audience: options.audience ?? sp.entityId,
             EntityID: sp.entityId,
-            SubjectRecipient: sp.acsUrl,
-            Issuer: this.entityId,
+            SubjectRecipient: options.recipient === undefined ? sp.acsUrl : options.recipient,
+            ResponseIssuer: options.responseIssuer ?? this.entityId,
+            AssertionIssuer: options.assertionIssuer ?? this.entityId,
             IssueInstant: now.toISOString(),
             AssertionConsumerServiceURL: sp.acsUrl,
             StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Success',
@@ -101,7 +119,7 @@ export class TestIdp {
             NameIDFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
             NameID: options.nameId ?? 'ada@corp.example',
             InResponseTo: options.inResponseTo,
-            // replaceTagsByValue escapes values: the two XML fragments go in afterwards.
+            // replaceTagsByValue escapes values (and drops an attribute or element whose value is null): the two XML fragments go in afterwards.
             AuthnStatement: '__AUTHN_STATEMENT__',
             AttributeStatement: '__ATTRIBUTE_STATEMENT__',
           })

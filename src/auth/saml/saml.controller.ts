@@ -1,10 +1,11 @@
-import { Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { checkCsrf, safeRelayState } from '../../console/staff-session.js';
 import { Public } from '../roles.decorator.js';
 import { SamlAuthGuard } from './saml-auth.guard.js';
 import { SamlStrategy, type StaffUser } from './saml.strategy.js';
+import { SignInRefusedFilter } from './sign-in-refused.filter.js';
 
 @ApiExcludeController()
 @Controller('auth')
@@ -25,10 +26,11 @@ export class SamlController {
     void reply.header('cache-control', 'no-store').redirect(url, 302);
   }
 
-  /** The assertion consumer: a validated response opens a new session (new id) and returns to the console. */
+  /** The assertion consumer: a validated response opens a new session (new id) and returns to the console; a refused one gets our error page. */
   @Post('saml/acs')
   @Public()
   @UseGuards(SamlAuthGuard)
+  @UseFilters(new SignInRefusedFilter())
   async acs(@Req() request: FastifyRequest & { user?: StaffUser }, @Res() reply: FastifyReply) {
     await request.session.regenerate();
     request.session.staff = request.user!;
