@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { Caches } from '../cache/caches.service.js';
 import type { EpochCache } from '../cache/epoch-cache.js';
 import { z } from 'zod';
+import { text } from '../common/text.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
 import type { Principal } from '../auth/principal.js';
@@ -11,7 +12,7 @@ import { PrismaService } from '../database/prisma.service.js';
 import { slugSchema } from '../tenants/tenant.dto.js';
 
 export const createAppSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: text({ max: 200, min: 1, trim: true }),
   tenants: z.union([z.literal('*'), z.array(slugSchema).min(1, 'list at least one tenant, or "*" for all').max(10_000)], {
     error: 'tenants is a list of tenant slugs, or "*" for all tenants',
   }),

@@ -1,6 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { dateTime, text } from '../common/text.js';
 import { pageQuery } from '../common/pagination.js';
 import { validQuery } from '../common/zod-validation.pipe.js';
 import { Roles } from '../auth/roles.decorator.js';
@@ -8,10 +9,10 @@ import { ApiQueryFrom } from '../common/openapi.js';
 import { AuditService } from './audit.service.js';
 
 const auditQuery = z.strictObject({
-  type: z.string().min(1).max(100).optional(),
-  tenant: z.string().min(1).max(63).optional(),
-  from: z.iso.datetime({ offset: true, error: 'from must be an ISO 8601 date-time' }).transform((s) => new Date(s)).optional(),
-  to: z.iso.datetime({ offset: true, error: 'to must be an ISO 8601 date-time' }).transform((s) => new Date(s)).optional(),
+  type: text({ max: 100, min: 1 }).optional(),
+  tenant: text({ max: 63, min: 1 }).optional(),
+  from: dateTime('from').optional(),
+  to: dateTime('to').optional(),
   ...pageQuery,
 });
 

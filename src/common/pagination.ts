@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text, textProblem } from './text.js';
 import { ApiError } from './api-error.js';
 
 export const MAX_PAGE_SIZE = 200;
@@ -12,7 +13,7 @@ export const pageQuery = {
     .min(1, 'limit must be at least 1')
     .max(MAX_PAGE_SIZE, `limit must be at most ${MAX_PAGE_SIZE}`)
     .default(DEFAULT_PAGE_SIZE),
-  cursor: z.string().max(500).optional(),
+  cursor: text({ max: 500 }).optional(),
 };
 
 export interface Page<T> {
@@ -29,7 +30,8 @@ export const encodeCursor = (value: string) => Buffer.from(value, 'utf8').toStri
 export function decodeCursor(cursor: string | undefined, isValid: (value: string) => boolean = () => true): string | undefined {
   if (cursor === undefined) return undefined;
   const value = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  if (!value || !isValid(value)) throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
+  // Decoded bytes that are not UTF-8 come out with U+FFFD; any control character or NUL is not ours either.
+  if (!value || value.includes('\ufffd') || textProblem(value) !== null || !isValid(value)) throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
   return value;
 }
 

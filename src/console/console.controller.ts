@@ -1,15 +1,18 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { AuditService } from '../audit/audit.service.js';
 import type { StaffRole, StaffUser } from '../auth/saml/saml.strategy.js';
 import { Public } from '../auth/roles.decorator.js';
 import { ApiError } from '../common/api-error.js';
+import { validBody, validQuery } from '../common/zod-validation.pipe.js';
 import { LicenseReconciliation } from '../license/license-reconciliation.service.js';
 import { LicenseService } from '../license/license.service.js';
 import { seatUsageCsv } from '../reports/csv.js';
 import { SeatUsageReports, type SeatUsageReport } from '../reports/seat-usage.service.js';
 import { TenantsService } from '../tenants/tenants.service.js';
+import { auditPageQuery, reportRangeQuery, setTierForm, tenantsPageQuery } from './console-forms.js';
 import { html, layout, SafeHtml, simplePage } from './html.js';
 import { checkCsrf, hasRole, SignInRequired } from './staff-session.js';
 
@@ -17,10 +20,10 @@ import { checkCsrf, hasRole, SignInRequired } from './staff-session.js';
 const DAY = 86_400_000;
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
-function parseRange(from?: string, to?: string) {
-  const parse = (s: string | undefined) => (s && /^\d{4}-\d{2}-\d{2}$/.test(s) ? new Date(`${s}T00:00:00Z`) : undefined);
-  const end = parse(to) ?? new Date(`${isoDay(new Date())}T00:00:00Z`);
-  let start = parse(from) ?? new Date(end.getTime() - 29 * DAY);
+/** The report's days: the given ones (checked calendar dates), else the last 30; at most 366. */
+function parseRange(from?: Date, to?: Date) {
+  const end = to ?? new Date(`${isoDay(new Date())}T00:00:00Z`);
+  let start = from ?? new Date(end.getTime() - 29 * DAY);
   if (start > end || (end.getTime() - start.getTime()) / DAY > 365) start = new Date(end.getTime() - 29 * DAY);
   return { start, end };
 }
@@ -73,12 +76,11 @@ export class ConsoleController {
   async tenantsPage(
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
-    @Query() query: { q?: string; kind?: string; tier?: string; flash?: string },
+    @Query(validQuery(tenantsPageQuery)) query: z.output<typeof tenantsPageQuery>,
   ) {
     const staff = this.staff(request);
-    const kind = query.kind === 'internal' || query.kind === 'external' ? query.kind : undefined;
-    const tier = query.tier === 'view' || query.tier === 'drill' ? query.tier : undefined;
-    const q = typeof query.q === 'string' ? query.q.slice(0, 100) : '';
+    const { kind, tier } = query;
+    const q = query.q ?? '';
     const rows = await this.tenants.search({ q, kind, tier });
     const canToggle = hasRole(staff, 'admin');
     const csrf = reply.generateCsrf();
@@ -101,7 +103,7 @@ ${rows.map(
     void reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(layout({ title: 'Tenants', active: 'tenants', staff, csrfToken: csrf, body, flash: query.flash?.slice(0, 200) }));
+      .send(layout({ title: 'Tenants', active: 'tenants', staff, csrfToken: csrf, body, flash: query.flash }));
   }
 
   @Post('tenants/:slug/tier')
@@ -110,11 +112,10 @@ ${rows.map(
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
     @Param('slug') slug: string,
-    @Body() body: { tier?: string; confirm?: string; reason?: string },
+    @Body(validBody(setTierForm)) body: z.output<typeof setTierForm>,
   ) {
     const staff = this.staff(request, 'admin');
     await checkCsrf(request, reply);
-    if (body?.tier !== 'view' && body?.tier !== 'drill') throw new ApiError(400, 'validation_error', 'tier is view or drill');
     const tenant = await this.tenants.get(slug);
     if (body.tier === 'view' && tenant.tier === 'drill' && body.confirm !== 'yes') {
       const csrf = reply.generateCsrf();
@@ -129,7 +130,7 @@ ${rows.map(
 <p><input name="reason" placeholder="Reason (optional)" size="40"></p><button class="warn">Release ${tenant.seatsHeld} seats and downgrade</button> <a href="/console/tenants">Cancel</a></form>`,
       );
     }
-    const result = await this.tenants.setTier(slug, { tier: body.tier, reason: body.reason?.slice(0, 500) || undefined }, `staff:${staff.nameId}`);
+    const result = await this.tenants.setTier(slug, { tier: body.tier, reason: body.reason }, `staff:${staff.nameId}`);
     const flash = `${slug} is now on the ${body.tier} tier${result.releasedSeats ? `; ${result.releasedSeats} seats released` : ''}.`;
     void reply.redirect(`/console/tenants?flash=${encodeURIComponent(flash)}`, 303);
   }
@@ -169,7 +170,7 @@ ${gauge}<h2>By tenant</h2><table><tr><th>Tenant</th><th>Seats held</th><th>Cap</
 
   @Get('reports/seat-usage')
   @Public()
-  async reportPage(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: { from?: string; to?: string }) {
+  async reportPage(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query(validQuery(reportRangeQuery)) query: z.output<typeof reportRangeQuery>) {
     const staff = this.staff(request, 'finance', 'admin');
     const { start, end } = parseRange(query.from, query.to);
     const report = await this.reports.build(start, end);
@@ -191,7 +192,7 @@ ${report.tenants.map((t) => html`<tr><td>${t.tenant}</td><td>${t.peakSeats}</td>
 
   @Get('reports/seat-usage.csv')
   @Public()
-  async reportCsv(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: { from?: string; to?: string }) {
+  async reportCsv(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query(validQuery(reportRangeQuery)) query: z.output<typeof reportRangeQuery>) {
     this.staff(request, 'finance', 'admin');
     const { start, end } = parseRange(query.from, query.to);
     const report = await this.reports.build(start, end);
@@ -203,9 +204,9 @@ ${report.tenants.map((t) => html`<tr><td>${t.tenant}</td><td>${t.peakSeats}</td>
 
   @Get('audit')
   @Public()
-  async auditPage(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: { type?: string }) {
+  async auditPage(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query(validQuery(auditPageQuery)) query: z.output<typeof auditPageQuery>) {
     const staff = this.staff(request, 'admin');
-    const type = typeof query.type === 'string' && /^[a-z._]{1,100}$/.test(query.type) ? query.type : undefined;
+    const { type } = query;
     const page = await this.audit.list({ type, limit: 200 });
     this.page(
       reply,

@@ -2,6 +2,7 @@ import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { calendarDate } from '../common/text.js';
 import { Roles } from '../auth/roles.decorator.js';
 import { ApiError } from '../common/api-error.js';
 import { ApiQueryFrom } from '../common/openapi.js';
@@ -10,16 +11,12 @@ import { seatUsageCsv } from './csv.js';
 import { SeatUsageReports } from './seat-usage.service.js';
 
 const MAX_DAYS = 366;
-const day = (name: string) =>
-  z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, `${name} is a date, YYYY-MM-DD`)
-    .transform((s) => new Date(`${s}T00:00:00Z`))
-    .refine((d) => !Number.isNaN(d.getTime()), `${name} is not a real date`);
-
-const reportQuery = z
-  .strictObject({ from: day('from').optional(), to: day('to').optional(), format: z.enum(['json', 'csv']).optional() })
-  .transform((q) => {
+const reportQueryFields = z.strictObject({
+  from: calendarDate('from').optional(),
+  to: calendarDate('to').optional(),
+  format: z.enum(['json', 'csv']).optional(),
+});
+const reportQuery = reportQueryFields.transform((q) => {
     const to = q.to ?? new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
     return { ...q, to, from: q.from ?? new Date(to.getTime() - 29 * 86_400_000) };
   });
@@ -36,7 +33,7 @@ export class ReportsController {
     summary: 'Daily seat usage per tenant (UTC days, from/to inclusive, at most 366 days; default the last 30): peak seats and seat-days, totals against the budget, cost when SEAT_PRICE_PER_DAY is set. CSV with Accept: text/csv or ?format=csv',
   })
   @ApiProduces('application/json', 'text/csv')
-  @ApiQueryFrom(z.strictObject({ from: z.string().optional(), to: z.string().optional(), format: z.enum(['json', 'csv']).optional() }))
+  @ApiQueryFrom(reportQueryFields)
   async seatUsage(
     @Query(validQuery(reportQuery)) query: z.output<typeof reportQuery>,
     @Headers('accept') accept: string | undefined,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Caches } from '../cache/caches.service.js';
 import type { EpochCache } from '../cache/epoch-cache.js';
 import { z } from 'zod';
+import { patternText } from '../common/text.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
@@ -13,18 +14,16 @@ export const RESOURCE_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export const createResourceSchema = z
   .strictObject({
-    key: z.string().regex(RESOURCE_KEY_PATTERN, 'key is 1-100 letters, digits, ., _ or -, starting with a letter or digit'),
+    key: patternText(100, RESOURCE_KEY_PATTERN, 'key is 1-100 letters, digits, ., _ or -, starting with a letter or digit'),
     type: z.enum(['dashboard', 'question']),
     metabaseId: z.union(
       [
         z.number().int().positive().safe(),
-        z.string().regex(/^[1-9]\d{0,15}$|^[A-Za-z0-9_-]{21}$/, 'metabaseId is a positive integer or a 21-character entity id'),
+        patternText(21, /^[1-9]\d{0,15}$|^[A-Za-z0-9_-]{21}$/, 'metabaseId is a positive integer or a 21-character entity id'),
       ],
       { error: 'metabaseId is a positive integer or a 21-character entity id' },
     ).transform(String),
-    tenantParam: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'tenantParam is the slug of a Metabase parameter (letters, digits, _, ., -)')
+    tenantParam: patternText(100, /^[A-Za-z0-9_.-]{1,100}$/, 'tenantParam is the slug of a Metabase parameter (letters, digits, _, ., -)')
       .optional(),
     guest: z.boolean().default(true),
   })
@@ -70,15 +69,14 @@ export class ResourcesService {
   }
 
   async create(input: CreateResourceInput, actor: string): Promise<ResourceView> {
-    this.cache.delete(input.key);
     try {
-      const resource = await this.prisma.$transaction(async (tx) => {
+      const resource = await this.cache.invalidating([input.key], () => this.prisma.$transaction(async (tx) => {
         const created = await tx.resource.create({
           data: { key: input.key, type: input.type, metabaseId: input.metabaseId, tenantParam: input.tenantParam ?? null, guest: input.guest },
         });
         await this.audit.record(tx, { type: 'resource.created', actor, data: { ...input } });
         return created;
-      });
+      }));
       return resourceView(resource);
     } catch (error) {
       if (isUniqueViolation(error)) throw new ApiError(409, 'resource_exists', `a resource with key '${input.key}' already exists`);

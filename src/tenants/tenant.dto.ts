@@ -1,20 +1,18 @@
 import { z } from 'zod';
+import { patternText, text } from '../common/text.js';
 import { RESERVED_CLAIMS } from '../metabase/metabase-tokens.js';
 import { SSO_EMAIL_ALIASES } from '../sso/sso-email.js';
 
 const ssoEmailAliasSchema = z.enum(SSO_EMAIL_ALIASES, { error: `ssoEmailAlias is null or one of: ${SSO_EMAIL_ALIASES.join(', ')}` }).nullable();
 
 export const SLUG_PATTERN = /^[a-z0-9-]{1,63}$/;
-export const slugSchema = z.string().regex(SLUG_PATTERN, 'a slug is 1-63 characters: lowercase letters, digits and -');
+export const slugSchema = patternText(63, SLUG_PATTERN, 'a slug is 1-63 characters: lowercase letters, digits and -');
 
-const scalar = z.union([z.string().max(1000), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean()], {
+const scalar = z.union([text({ max: 1000 }), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean()], {
   error: 'attribute values must be scalars (string, number or boolean)',
 });
 
-const attributeKey = z
-  .string()
-  .min(1)
-  .max(100)
+const attributeKey = text({ max: 100, min: 1 })
   .refine((key) => !key.startsWith('@'), 'attribute keys may not start with @ (Metabase reserves them)')
   .refine((key) => !RESERVED_CLAIMS.has(key), 'attribute key is reserved by the SSO token (email, groups, customer_id, ...)');
 
@@ -22,10 +20,10 @@ export const attributesSchema = z
   .record(attributeKey, scalar)
   .refine((record) => Object.keys(record).length <= 50, 'at most 50 attributes');
 
-export const groupsSchema = z.array(z.string().trim().min(1).max(200)).max(50);
+export const groupsSchema = z.array(text({ max: 200, min: 1, trim: true })).max(50);
 
 export const customerIdSchema = z
-  .union([z.string().max(200), z.number().int().safe()], { error: 'customerId must be a non-empty string or an integer' })
+  .union([text({ max: 200 }), z.number().int().safe()], { error: 'customerId must be a non-empty string or an integer' })
   .transform(String)
   .refine((value) => value.trim().length > 0, 'customerId must not be empty or blank');
 
@@ -34,7 +32,7 @@ const seatCapSchema = z.number().int('seatCap must be a whole number').min(0).ma
 export const createTenantSchema = z
   .strictObject({
     slug: slugSchema,
-    name: z.string().trim().min(1).max(200),
+    name: text({ max: 200, min: 1, trim: true }),
     kind: z.enum(['internal', 'external']),
     /** Defaults to drill for internal tenants (rule 3), view for external ones. */
     tier: z.enum(['view', 'drill']).optional(),
@@ -54,7 +52,7 @@ export type CreateTenantInput = z.output<typeof createTenantSchema>;
 
 export const updateTenantSchema = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: text({ max: 200, min: 1, trim: true }).optional(),
     seatCap: seatCapSchema.optional(),
     onSeatsExhausted: z.enum(['guest', 'deny']).optional(),
     attributes: attributesSchema.optional(),
@@ -67,6 +65,6 @@ export type UpdateTenantInput = z.output<typeof updateTenantSchema>;
 
 export const setTierSchema = z.strictObject({
   tier: z.enum(['view', 'drill']),
-  reason: z.string().trim().max(500).optional(),
+  reason: text({ max: 500, multiline: true, trim: true }).optional(),
 });
 export type SetTierInput = z.output<typeof setTierSchema>;
