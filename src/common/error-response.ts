@@ -16,6 +16,11 @@ const FASTIFY_ERRORS: Record<string, [number, string, string]> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_content_length', 'the Content-Length header does not match the body'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'validation_error', 'the JSON body is empty'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json', 'the body is not valid JSON'],
+  FST_ERR_CTP_INVALID_TYPE: [400, 'invalid_content_type', 'the Content-Type header is not valid'],
+  FST_ERR_CTP_INVALID_CONTENT_TYPE: [415, 'unsupported_media_type', 'send the body as application/json (UTF-8)'],
+  FST_ERR_BAD_URL: [400, 'invalid_url', 'the URL is not valid: check its percent-encoding'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'uri_too_long', 'a path segment of the URL is too long'],
+  FST_ERR_ASYNC_CONSTRAINT: [400, 'bad_request', 'the request does not match a route'],
 };
 
 const STATUS_CODES: Record<number, string> = {
@@ -28,6 +33,7 @@ const STATUS_CODES: Record<number, string> = {
   408: 'request_timeout',
   409: 'conflict',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'too_many_requests',
 };
