@@ -1,6 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable, Optional } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
 import { Caches } from '../cache/caches.service.js';
+import { ApiError } from '../common/api-error.js';
 import { EpochCache } from '../cache/epoch-cache.js';
 import { PrismaService, type Db } from '../database/prisma.service.js';
 import type { Principal, Role } from './principal.js';
@@ -36,10 +38,47 @@ export class ApiKeysService {
 
   constructor(
     private readonly prisma: PrismaService,
+    private readonly audit: AuditService,
     @Optional() caches?: Caches,
   ) {
     // Without Caches (the CLI), nothing is cached.
     this.cache = caches ? caches.create('api-keys') : new EpochCache({ epoch: () => null });
+  }
+
+  /** Creates an admin or finance key and its audit entry (the API and the CLI both call this). */
+  async issue(input: { role: 'admin' | 'finance'; name: string }, actor: string): Promise<CreatedKey> {
+    return this.prisma.$transaction(async (tx) => {
+      const key = await this.create(tx, input);
+      await this.audit.record(tx, { type: 'key.created', actor, data: { id: key.id, role: input.role, name: input.name } });
+      return key;
+    });
+  }
+
+  /** Rotates a key with its audit entry; 404 when there is no active key with this id. */
+  async rotateKey(id: string, overlapSeconds: number, actor: string): Promise<CreatedKey & { previousKeyExpiresAt: string }> {
+    return this.cache.invalidating([id], () =>
+      this.prisma.$transaction(async (tx) => {
+        const rotated = await this.rotate(tx, id, overlapSeconds, new Date());
+        if (!rotated) throw new ApiError(404, 'key_not_found', 'no active key with this id');
+        await this.audit.record(tx, { type: 'key.rotated', actor, data: { id, newId: rotated.id, previousKeyExpiresAt: rotated.previousKeyExpiresAt } });
+        return rotated;
+      }),
+    );
+  }
+
+  /** Revokes a key, or every key of an app given its id, with the audit entry; 404 or 409 when there is nothing to revoke. */
+  async revokeKey(id: string, actor: string): Promise<number> {
+    return this.cache.invalidating('all', () =>
+      this.prisma.$transaction(async (tx) => {
+        const count = await this.revoke(tx, id, new Date());
+        if (count === 0) {
+          if (await this.exists(tx, id)) throw new ApiError(409, 'key_already_revoked', 'the key is already revoked');
+          throw new ApiError(404, 'key_not_found', 'key not found');
+        }
+        await this.audit.record(tx, { type: 'key.revoked', actor, data: { id, revoked: count } });
+        return count;
+      }),
+    );
   }
 
   /** Creates a key; the returned apiKey is the only time its secret exists outside the caller. */
@@ -79,9 +118,11 @@ export class ApiKeysService {
     };
   }
 
-  /** Revokes a key, or every key of an app when given an app id. Returns how many were revoked. */
-  async revoke(db: Db, id: string, at: Date): Promise<number> {
-    this.cache.clear();
+  /**
+   * Revokes a key, or every key of an app when given an app id, in the caller's transaction, which
+   * must run inside invalidating('all') (revokeKey does). Returns how many were revoked.
+   */
+  private async revoke(db: Db, id: string, at: Date): Promise<number> {
     const byKey = await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: at } });
     if (byKey.count > 0) return byKey.count;
     const byApp = await db.apiKey.updateMany({ where: { appId: id, revokedAt: null }, data: { revokedAt: at } });
@@ -92,8 +133,7 @@ export class ApiKeysService {
    * Rotates a key: a new key with the same role, name and app, while the old one keeps working for
    * the overlap window (so callers can switch without downtime), then stops.
    */
-  async rotate(db: Db, id: string, overlapSeconds: number, now: Date): Promise<(CreatedKey & { previousKeyExpiresAt: string }) | null> {
-    this.cache.delete(id);
+  private async rotate(db: Db, id: string, overlapSeconds: number, now: Date): Promise<(CreatedKey & { previousKeyExpiresAt: string }) | null> {
     const old = await db.apiKey.findUnique({ where: { id } });
     if (!old || old.revokedAt || (old.expiresAt && old.expiresAt <= now)) return null;
     const expiresAt = new Date(now.getTime() + overlapSeconds * 1000);
@@ -102,7 +142,7 @@ export class ApiKeysService {
     return { ...created, previousKeyExpiresAt: expiresAt.toISOString() };
   }
 
-  async exists(db: Db, id: string): Promise<boolean> {
+  private async exists(db: Db, id: string): Promise<boolean> {
     return (await db.apiKey.count({ where: { OR: [{ id }, { appId: id }] } })) > 0;
   }
 }

@@ -1,11 +1,10 @@
 import { Body, Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { AuditService } from '../audit/audit.service.js';
+import { text } from '../common/text.js';
 import { ApiError } from '../common/api-error.js';
 import { ApiBodyFrom } from '../common/openapi.js';
 import { validBody } from '../common/zod-validation.pipe.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { CurrentPrincipal } from './current-principal.decorator.js';
 import { actorOf, type Principal } from './principal.js';
@@ -18,29 +17,21 @@ const rotateKeySchema = z.strictObject({
 
 const createKeySchema = z.strictObject({
   role: z.enum(['admin', 'finance'], { error: 'role is admin or finance (app keys come with POST /v1/apps)' }),
-  name: z.string().trim().min(1).max(200),
+  name: text({ max: 200, min: 1, trim: true }),
 });
 
 @ApiTags('keys')
 @ApiBearerAuth()
 @Controller('v1/keys')
 export class KeysController {
-  constructor(
-    private readonly keys: ApiKeysService,
-    private readonly prisma: PrismaService,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
   @Roles('admin')
   @ApiOperation({ summary: 'Create an admin or finance key; the key is shown once' })
   @ApiBodyFrom(createKeySchema)
   create(@Body(validBody(createKeySchema)) body: z.output<typeof createKeySchema>, @CurrentPrincipal() principal: Principal) {
-    return this.prisma.$transaction(async (tx) => {
-      const key = await this.keys.create(tx, body);
-      await this.audit.record(tx, { type: 'key.created', actor: actorOf(principal), data: { id: key.id, role: body.role, name: body.name } });
-      return key;
-    });
+    return this.keys.issue(body, actorOf(principal));
   }
 
   @Post(':id/rotate')
@@ -53,16 +44,7 @@ export class KeysController {
     @CurrentPrincipal() principal: Principal,
   ) {
     if (!/^[a-z2-7]{16}$/.test(id)) throw new ApiError(404, 'key_not_found', 'key not found');
-    return this.prisma.$transaction(async (tx) => {
-      const rotated = await this.keys.rotate(tx, id, body.overlapSeconds, new Date());
-      if (!rotated) throw new ApiError(404, 'key_not_found', 'no active key with this id');
-      await this.audit.record(tx, {
-        type: 'key.rotated',
-        actor: actorOf(principal),
-        data: { id, newId: rotated.id, previousKeyExpiresAt: rotated.previousKeyExpiresAt },
-      });
-      return rotated;
-    });
+    return this.keys.rotateKey(id, body.overlapSeconds, actorOf(principal));
   }
 
   @Delete(':id')
@@ -71,15 +53,6 @@ export class KeysController {
   @ApiOperation({ summary: 'Revoke a key (or, given an app id, every key of that app); effective on the next request' })
   async revoke(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
     if (!/^[A-Za-z0-9_]{1,64}$/.test(id)) throw new ApiError(404, 'key_not_found', 'key not found');
-    const revoked = await this.prisma.$transaction(async (tx) => {
-      const count = await this.keys.revoke(tx, id, new Date());
-      if (count === 0) {
-        if (await this.keys.exists(tx, id)) throw new ApiError(409, 'key_already_revoked', 'the key is already revoked');
-        throw new ApiError(404, 'key_not_found', 'key not found');
-      }
-      await this.audit.record(tx, { type: 'key.revoked', actor: actorOf(principal), data: { id, revoked: count } });
-      return count;
-    });
-    return { id, revoked };
+    return { id, revoked: await this.keys.revokeKey(id, actorOf(principal)) };
   }
 }

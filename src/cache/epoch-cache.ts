@@ -12,7 +12,8 @@ export interface EpochCacheOptions {
 
 /**
  * A small in-process cache of rows the embed path reads on every request, valid while the cache
- * epoch does not move. Writes made through this instance also invalidate at once (delete, clear).
+ * epoch does not move. Writes made through this instance also invalidate at once, once committed
+ * (invalidating: the only way to invalidate, so no write can do it too early).
  */
 export class EpochCache<K, V> {
   private readonly entries = new Map<K, { value: V; epoch: string }>();
@@ -34,7 +35,7 @@ export class EpochCache<K, V> {
 
   /**
    * The cached value, or the loaded one (cached). Concurrent misses share one load; a load that an
-   * invalidation (delete, clear) overtook is returned to its callers but not cached. An entry is
+   * invalidation overtook is returned to its callers but not cached. An entry is
    * tagged with the epoch known when its load started, so a write committed during the load is
    * never hidden behind a newer epoch.
    */
@@ -67,13 +68,33 @@ export class EpochCache<K, V> {
     this.entries.set(key, { value, epoch });
   }
 
-  delete(key: K): void {
-    this.entries.delete(key);
-    this.loading.delete(key);
+  /** The value loaded now, never a cached one (a load in flight is overtaken). */
+  getFresh(key: K, load: () => Promise<V>): Promise<V> {
+    this.forget(key);
+    return this.getOrLoad(key, load);
   }
 
-  clear(): void {
-    this.entries.clear();
-    this.loading.clear();
+  /**
+   * Runs a write (a whole transaction, committed when it resolves) and then forgets the keys it
+   * changed ('all': every key), also when it fails. After the commit, not before: a load that ran
+   * meanwhile read the old row, and forgetting first would let it put that row back until the next
+   * epoch poll. A load still in flight then is overtaken, so it is not cached either.
+   */
+  async invalidating<T>(keys: readonly K[] | 'all', write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      if (keys === 'all') {
+        this.entries.clear();
+        this.loading.clear();
+      } else {
+        for (const key of keys) this.forget(key);
+      }
+    }
+  }
+
+  private forget(key: K): void {
+    this.entries.delete(key);
+    this.loading.delete(key);
   }
 }

@@ -71,14 +71,13 @@ export class TenantsService {
 
   /** The tenant as the embed path sees it (cached; seat counts in it may be stale: the ledger re-checks). */
   findCached(slug: string, options: { fresh?: boolean } = {}): Promise<Tenant | null> {
-    if (options.fresh) this.cache.delete(slug);
-    return this.cache.getOrLoad(slug, async () => (await this.prisma.sql<Tenant>(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE slug = $1`, [slug], 'tenant-by-slug'))[0] ?? null);
+    const load = async () => (await this.prisma.sql<Tenant>(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE slug = $1`, [slug], 'tenant-by-slug'))[0] ?? null;
+    return options.fresh ? this.cache.getFresh(slug, load) : this.cache.getOrLoad(slug, load);
   }
 
   async create(input: CreateTenantInput, actor: string): Promise<TenantView> {
-    this.cache.delete(input.slug);
     try {
-      const tenant = await this.prisma.$transaction(async (tx) => {
+      const tenant = await this.cache.invalidating([input.slug], () => this.prisma.$transaction(async (tx) => {
         const created = await tx.tenant.create({
           data: {
             slug: input.slug,
@@ -95,7 +94,7 @@ export class TenantsService {
         });
         await this.audit.record(tx, { type: 'tenant.created', actor, tenantSlug: created.slug, data: { ...input } });
         return created;
-      });
+      }));
       return tenantView(tenant);
     } catch (error) {
       if (isUniqueViolation(error)) throw new ApiError(409, 'tenant_exists', `a tenant with slug '${input.slug}' already exists`);
@@ -136,8 +135,7 @@ export class TenantsService {
 
   /** Changes a tenant; suspending it releases its seats (a suspended tenant gets no embeds). */
   async update(slug: string, patch: UpdateTenantInput, actor: string): Promise<TenantView> {
-    this.cache.delete(slug);
-    const tenant = await this.prisma.$transaction(async (tx) => {
+    const tenant = await this.cache.invalidating([slug], () => this.prisma.$transaction(async (tx) => {
       const existing = await tx.tenant.findUnique({ where: { slug } });
       if (!existing) throw tenantNotFound(slug);
       const updated = await tx.tenant.update({
@@ -158,14 +156,13 @@ export class TenantsService {
       }
       await this.audit.record(tx, { type: 'tenant.updated', actor, tenantSlug: slug, data: { ...patch, releasedSeats } });
       return releasedSeats > 0 ? tx.tenant.findUniqueOrThrow({ where: { id: updated.id } }) : updated;
-    });
+    }));
     return tenantView(tenant);
   }
 
   /** Sets the tier; a downgrade to view releases every seat the tenant holds, in the same transaction. */
   async setTier(slug: string, input: SetTierInput, actor: string): Promise<{ tenant: TenantView; releasedSeats: number }> {
-    this.cache.delete(slug);
-    return this.prisma.$transaction(async (tx) => {
+    return this.cache.invalidating([slug], () => this.prisma.$transaction(async (tx) => {
       const existing = await tx.tenant.findUnique({ where: { slug } });
       if (!existing) throw tenantNotFound(slug);
       await tx.tenant.update({ where: { id: existing.id }, data: { tier: input.tier } });
@@ -179,6 +176,6 @@ export class TenantsService {
       });
       const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: existing.id } });
       return { tenant: tenantView(tenant), releasedSeats };
-    });
+    }));
   }
 }

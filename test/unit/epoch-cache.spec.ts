@@ -42,7 +42,7 @@ describe('EpochCache', () => {
     const cache = new EpochCache<string, string>({ epoch: () => '1' });
     const { started, load } = manualLoads<string>();
     const stale = cache.getOrLoad('k', load);
-    cache.delete('k'); // this instance wrote the row meanwhile
+    await cache.invalidating(['k'], async () => undefined); // this instance wrote the row meanwhile
     started[0]('old');
     expect(await stale).toBe('old');
     const fresh = cache.getOrLoad('k', load);
@@ -63,5 +63,46 @@ describe('EpochCache', () => {
     expect(started).toHaveLength(2);
     started[1]('new');
     expect(await again).toBe('new');
+  });
+
+  describe('invalidating (a local write)', () => {
+    it('forgets the key once the write has committed, not before: a load during the write is not kept', async () => {
+      const cache = new EpochCache<string, string>({ epoch: () => '1' });
+      const { started, load } = manualLoads<string>();
+      let commit!: () => void;
+      const write = cache.invalidating(['k'], () => new Promise<void>((resolve) => (commit = resolve)));
+      // A request on this instance reads the row while the write's transaction is still open.
+      const during = cache.getOrLoad('k', load);
+      started[0]('old');
+      expect(await during).toBe('old');
+      commit();
+      await write;
+      const after = cache.getOrLoad('k', load);
+      expect(started).toHaveLength(2);
+      started[1]('new');
+      expect(await after).toBe('new');
+    });
+
+    it('overtakes a load still in flight at the commit', async () => {
+      const cache = new EpochCache<string, string>({ epoch: () => '1' });
+      const { started, load } = manualLoads<string>();
+      const inFlight = cache.getOrLoad('k', load);
+      await cache.invalidating(['k'], async () => undefined);
+      started[0]('old');
+      await inFlight;
+      void cache.getOrLoad('k', load);
+      expect(started).toHaveLength(2);
+    });
+
+    it('forgets also when the write fails, and forgets every key with all', async () => {
+      const cache = new EpochCache<string, string>({ epoch: () => '1' });
+      await cache.getOrLoad('a', async () => 'a1');
+      await cache.getOrLoad('b', async () => 'b1');
+      await expect(cache.invalidating(['a'], async () => Promise.reject(new Error('rolled back')))).rejects.toThrow('rolled back');
+      expect(cache.get('a')).toBeUndefined();
+      expect(cache.get('b')).toBe('b1');
+      await cache.invalidating('all', async () => undefined);
+      expect(cache.get('b')).toBeUndefined();
+    });
   });
 });
