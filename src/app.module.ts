@@ -14,6 +14,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitsModule } from './rate-limits/rate-limits.module.js';
 import { ReportsModule } from './reports/reports.module.js';
 import { ResourcesModule } from './resources/resources.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { SeatsModule } from './seats/seats.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
 
@@ -38,6 +39,7 @@ export class AppModule {
         ReportsModule,
         AuditModule,
         HealthModule,
+        RetentionModule,
         ConsoleModule.forRoot(config),
       ],
     };

@@ -9,12 +9,16 @@ import { applyMigrations } from '../database/migrations.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { LicenseReconciliation } from '../license/license-reconciliation.service.js';
 import { DeactivationOutbox } from '../metabase/deactivation-outbox.service.js';
+import { RetentionRepository } from '../retention/retention.repository.js';
+import { RetentionService } from '../retention/retention.service.js';
 import { SeatLedger } from '../seats/seat-ledger.service.js';
 
 const USAGE = `usage:
   npm run cli -- keys create --role admin|finance --name <name>   create a key; prints it alone on stdout
   npm run cli -- seats reclaim --idle-days <n> [--dry-run]        release seats unused for n days (JSON on stdout)
   npm run cli -- license reconcile                                 compare seats with Metabase's users (JSON on stdout)
+  npm run cli -- retention purge [--days <n>]                      delete rows past their use; finished outbox jobs
+                                                                   after n days (RETENTION_DAYS, 7) (JSON on stdout)
   npm run cli -- db migrate                                        apply pending migrations
 Environment: DATABASE_URL (required); METABASE_API_KEY with METABASE_API_URL or METABASE_SITE_URL
 for license reconcile.`;
@@ -31,7 +35,7 @@ function services(config: CliConfig) {
   const audit = new AuditService(prisma);
   const outbox = new DeactivationOutbox(prisma, new SchedulerRegistry(), { metabase: { api: config.metabaseApi }, outbox: { intervalSeconds: 5 } });
   const ledger = new SeatLedger(prisma, audit, outbox);
-  return { prisma, audit, outbox, ledger, keys: new ApiKeysService(prisma) };
+  return { prisma, audit, outbox, ledger, keys: new ApiKeysService(prisma, audit) };
 }
 
 async function withServices<T>(fn: (s: ReturnType<typeof services>) => Promise<T>): Promise<T> {
@@ -39,7 +43,8 @@ async function withServices<T>(fn: (s: ReturnType<typeof services>) => Promise<T
   try {
     return await fn(s);
   } finally {
-    await s.prisma.$disconnect();
+    // Ends the pool too: its idle connections would keep the process alive for their 30 s idle timeout.
+    await s.prisma.onModuleDestroy();
   }
 }
 
@@ -49,13 +54,7 @@ async function keysCreate(args: string[]): Promise<void> {
   const role = values.role;
   const name = values.name?.trim();
   if (!name) throw new UsageError('--name is required');
-  const key = await withServices(({ prisma, keys, audit }) =>
-    prisma.$transaction(async (tx) => {
-      const created = await keys.create(tx, { role, name });
-      await audit.record(tx, { type: 'key.created', actor: 'cli', data: { id: created.id, role, name } });
-      return created;
-    }),
-  );
+  const key = await withServices(({ keys }) => keys.issue({ role, name }, 'cli'));
   say(`created ${role} key ${key.id} ('${name}'); it is shown once:`);
   print(key.apiKey);
 }
@@ -76,6 +75,18 @@ async function licenseReconcile(): Promise<void> {
   print(report);
 }
 
+async function retentionPurge(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { days: { type: 'string' } }, strict: true });
+  const days = values.days === undefined ? loadCliConfig(processEnv()).retentionDays : Number(values.days);
+  if (!Number.isInteger(days) || days < 1) throw new UsageError('--days must be a positive whole number');
+  const purged = await withServices(({ prisma }) =>
+    new RetentionService(new RetentionRepository(prisma), new SchedulerRegistry(), { retention: { days, intervalMinutes: 0 } }).purge(),
+  );
+  if (!purged) throw new Error('another instance is purging right now; try again later');
+  say(`purged ${Object.values(purged).reduce((sum, n) => sum + n, 0)} rows`);
+  print(purged);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [group, command, ...rest] = argv;
   const name = [group, command].filter(Boolean).join(' ');
@@ -86,6 +97,8 @@ async function main(argv: string[]): Promise<void> {
       return seatsReclaim(rest);
     case 'license reconcile':
       return licenseReconcile();
+    case 'retention purge':
+      return retentionPurge(rest);
     case 'db migrate':
       say((await applyMigrations(loadCliConfig(processEnv()).databaseUrl, { serialize: true })).trim());
       return;

@@ -4,12 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { processEnv } from '../config/config.js';
+import { ADVISORY_LOCK_KEYS } from './advisory-locks.js';
 
 /** The project root: this file is src/database/ or dist/database/. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** Key of the advisory lock that serializes migrations across instances starting together. */
-const MIGRATION_LOCK_KEY = 0x656d6267; // "embg"
 
 /** Runs the Prisma CLI with its WASM engines (no engine download: see prisma.config.ts). */
 export async function runPrismaCli(args: string[], databaseUrl: string, stdio: 'inherit' | 'pipe' = 'pipe'): Promise<string> {
@@ -48,10 +46,10 @@ export async function applyMigrations(databaseUrl: string, options: { serialize:
   const lock = new pg.Client({ connectionString: databaseUrl });
   await lock.connect();
   try {
-    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await lock.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEYS.migrations]);
     return await runPrismaCli(['migrate', 'deploy'], databaseUrl);
   } finally {
-    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lock.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEYS.migrations]).catch(() => undefined);
     await lock.end().catch(() => undefined);
   }
 }

@@ -2,13 +2,15 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONFIG, type Config } from '../config/config.js';
 import { PrismaService, type Db } from '../database/prisma.service.js';
-import { MetabaseApiClient, MetabaseApiError } from './metabase-api.client.js';
+import { longestReadMs, MetabaseApiClient, MetabaseApiError } from './metabase-api.client.js';
 
-/** A claimed job is leased for this long; a worker that dies mid-job leaves it due again after. */
-const LEASE_SECONDS = 120;
+/** Room in a lease beyond its call's deadline, for the database round trips before and after the call. */
+const LEASE_MARGIN_MS = 5_000;
 const MAX_ATTEMPTS = 50;
-const BATCH = 20;
+/** Jobs one run takes on, one after another; the next run carries on. */
+const MAX_JOBS_PER_RUN = 20;
 
+/** A job as its worker claimed it: `attempts` after the claim identifies the claim. */
 type Job = { id: bigint; email: string; attempts: number };
 
 /** What the outbox reads of the configuration (the CLI builds just this). */
@@ -20,7 +22,12 @@ export interface OutboxConfig {
 export interface OutboxRun {
   claimed: number;
   done: number;
+  /** The user holds a seat again: nothing sent to Metabase. */
   skipped: number;
+  /** Cancelled while this worker held it (the user took a seat again): not finished by this worker. */
+  cancelled: number;
+  /** Claimed by another worker once this one's lease had run out: left to that worker. */
+  takenOver: number;
   retrying: number;
   failed: number;
 }
@@ -32,11 +39,21 @@ export const backoffSeconds = (attempts: number) => Math.min(3_600, 5 * 2 ** Mat
  * The durable outbox of Metabase deactivations. A released seat enqueues one in the same transaction
  * as the release, so a Metabase outage or a crash never loses it; workers on any instance claim due
  * jobs with FOR UPDATE SKIP LOCKED and retry failures with backoff.
+ *
+ * A job is leased for one Metabase call at a time: right before each call (the user lookup, then the
+ * deactivation) the worker checks in one statement that the job is still its claim, still pending and
+ * that the user holds no seat, and extends the lease to the call's deadline plus a margin; the call is
+ * aborted at its deadline. So a lease always outlives the call made under it, and a job never has two
+ * workers calling Metabase at once. A new seat cancels its user's pending jobs (seat_ledger_acquire).
  */
 @Injectable()
 export class DeactivationOutbox implements OnApplicationBootstrap {
   private readonly logger = new Logger('DeactivationOutbox');
   private readonly client?: MetabaseApiClient;
+  /** The longest one Metabase call of a job may take (a lookup with its retries; a DELETE takes less). */
+  private readonly callDeadlineMs: number;
+  /** How long a claim or renewal leases a job: the call's deadline plus LEASE_MARGIN_MS. */
+  readonly leaseSeconds: number;
   private running = false;
 
   constructor(
@@ -45,6 +62,8 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
     @Inject(CONFIG) private readonly config: OutboxConfig,
   ) {
     this.client = config.metabase.api ? new MetabaseApiClient(config.metabase.api) : undefined;
+    this.callDeadlineMs = longestReadMs(config.metabase.api?.timeoutMs ?? 0);
+    this.leaseSeconds = Math.ceil((this.callDeadlineMs + LEASE_MARGIN_MS) / 1000);
   }
 
   onApplicationBootstrap(): void {
@@ -64,7 +83,7 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
 
   /** Processes the due jobs once (the scheduled worker calls this; so can tests and the CLI). */
   async runOnce(): Promise<OutboxRun> {
-    const run: OutboxRun = { claimed: 0, done: 0, skipped: 0, retrying: 0, failed: 0 };
+    const run: OutboxRun = { claimed: 0, done: 0, skipped: 0, cancelled: 0, takenOver: 0, retrying: 0, failed: 0 };
     if (!this.client || this.running) return run;
     this.running = true;
     try {
@@ -74,14 +93,13 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
         WHERE o.status = 'pending' AND o.next_attempt_at <= now()
           AND EXISTS (SELECT 1 FROM seats s WHERE s.email = o.email)`;
       run.skipped += skipped;
-      const jobs = await this.prisma.$queryRaw<Job[]>`
-        UPDATE metabase_outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ${LEASE_SECONDS}), updated_at = now()
-        WHERE id IN (
-          SELECT id FROM metabase_outbox WHERE status = 'pending' AND next_attempt_at <= now()
-          ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
-        RETURNING id, email, attempts`;
-      run.claimed = jobs.length;
-      for (const job of jobs) await this.process(job, run);
+      // One job claimed at a time: no job waits out its lease behind the others of a batch.
+      while (run.claimed < MAX_JOBS_PER_RUN) {
+        const job = await this.claimNext();
+        if (!job) break;
+        run.claimed++;
+        await this.process(job, run);
+      }
       if (run.claimed || run.skipped) this.logger.log(`outbox run: ${JSON.stringify(run)}`);
       return run;
     } catch (error) {
@@ -92,24 +110,89 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
     }
   }
 
+  /** Claims the next due job whose user holds no seat, leased for its first call (the lookup). */
+  private async claimNext(): Promise<Job | null> {
+    const [job] = await this.prisma.$queryRaw<Job[]>`
+      UPDATE metabase_outbox o
+      SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => ${this.leaseSeconds}), updated_at = now()
+      WHERE o.id = (
+        SELECT c.id FROM metabase_outbox c
+        WHERE c.status = 'pending' AND c.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM seats s WHERE s.email = c.email)
+        ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+      RETURNING o.id, o.email, o.attempts`;
+    return job ?? null;
+  }
+
+  /**
+   * Right before a call: renews the lease if the job is still this claim, still pending, and its user
+   * holds no seat; otherwise says why not (a seated user's job is marked skipped here).
+   */
+  private async renewLease(job: Job): Promise<'renewed' | 'skipped' | 'cancelled' | 'takenOver'> {
+    // FOR UPDATE waits for a seat being taken (it cancels this job in the same transaction) and then reads the job as it left it.
+    const [state] = await this.prisma.$queryRaw<{ status: string; attempts: number; seated: boolean; renewed: boolean }[]>`
+      WITH job AS (
+        SELECT o.id, o.status, o.attempts, EXISTS (SELECT 1 FROM seats s WHERE s.email = o.email) AS seated
+        FROM metabase_outbox o WHERE o.id = ${job.id} FOR UPDATE),
+      renewed AS (
+        UPDATE metabase_outbox o SET next_attempt_at = now() + make_interval(secs => ${this.leaseSeconds}), updated_at = now()
+        FROM job WHERE o.id = job.id AND job.status = 'pending' AND job.attempts = ${job.attempts} AND NOT job.seated
+        RETURNING o.id)
+      SELECT job.status::text AS status, job.attempts, job.seated, EXISTS (SELECT 1 FROM renewed) AS renewed FROM job`;
+    if (state?.renewed) return 'renewed';
+    if (state && state.attempts !== job.attempts) return 'takenOver';
+    if (!state || state.status !== 'pending') return 'cancelled';
+    return (await this.finish(job, { status: 'skipped', outcome: 'the user holds a seat again' })) ? 'skipped' : this.whyNotOurs(job);
+  }
+
+  /** Writes the job's result if it is still this claim and still pending; false when it is not. */
+  private async finish(
+    job: Job,
+    data: { status: 'done' | 'skipped' | 'pending' | 'failed'; outcome?: string; lastError?: string | null; nextAttemptAt?: Date },
+  ): Promise<boolean> {
+    const { count } = await this.prisma.metabaseOutbox.updateMany({ where: { id: job.id, status: 'pending', attempts: job.attempts }, data });
+    return count === 1;
+  }
+
+  /** Why a job is no longer this claim's to finish: another worker claimed it, or it was cancelled. */
+  private async whyNotOurs(job: Job): Promise<'cancelled' | 'takenOver'> {
+    const current = await this.prisma.metabaseOutbox.findUnique({ where: { id: job.id }, select: { status: true, attempts: true } });
+    return current && current.attempts !== job.attempts ? 'takenOver' : 'cancelled';
+  }
+
   private async process(job: Job, run: OutboxRun): Promise<void> {
+    const client = this.client!;
+    let sent = false;
     try {
-      const user = await this.client!.findActiveUserByEmail(job.email);
-      const outcome = user ? `${await this.client!.deactivateUser(user.id)} metabase user ${user.id}` : 'no active metabase user';
-      await this.prisma.metabaseOutbox.update({ where: { id: job.id }, data: { status: 'done', outcome, lastError: null } });
-      run.done++;
+      // The claim was this call's check and lease.
+      const user = await client.findActiveUserByEmail(job.email, { signal: AbortSignal.timeout(this.callDeadlineMs) });
+      let outcome = 'no active metabase user';
+      if (user) {
+        const renewal = await this.renewLease(job);
+        if (renewal !== 'renewed') {
+          run[renewal]++;
+          return;
+        }
+        sent = true;
+        outcome = `${await client.deactivateUser(user.id, { signal: AbortSignal.timeout(this.callDeadlineMs) })} metabase user ${user.id}`;
+      }
+      if (await this.finish(job, { status: 'done', outcome, lastError: null })) {
+        run.done++;
+        return;
+      }
+      const why = await this.whyNotOurs(job);
+      run[why]++;
+      // The seat was taken while the DELETE was on its way: reconciliation lists that seat's Metabase user as inactive.
+      if (sent && why === 'cancelled') this.logger.warn(`outbox job ${job.id}: ${outcome} just as the user took a seat again`);
     } catch (error) {
       const message = error instanceof MetabaseApiError ? error.message : `unexpected: ${(error as Error).message}`;
       const giveUp = job.attempts >= MAX_ATTEMPTS;
-      await this.prisma.metabaseOutbox.update({
-        where: { id: job.id },
-        data: {
-          status: giveUp ? 'failed' : 'pending',
-          lastError: message.slice(0, 1000),
-          nextAttemptAt: new Date(Date.now() + backoffSeconds(job.attempts) * 1000),
-        },
+      const recorded = await this.finish(job, {
+        status: giveUp ? 'failed' : 'pending',
+        lastError: message.slice(0, 1000),
+        nextAttemptAt: new Date(Date.now() + backoffSeconds(job.attempts) * 1000),
       });
-      if (giveUp) run.failed++;
+      if (!recorded) run[await this.whyNotOurs(job)]++;
+      else if (giveUp) run.failed++;
       else run.retrying++;
     }
   }

@@ -39,18 +39,30 @@ export class MetabaseApiError extends Error {
 const PAGE_SIZE = 100;
 const RETRY_DELAYS_MS = [250, 1_000];
 
+/** The longest one read of one page can take: every try timing out, with the pauses between them. */
+export const longestReadMs = (timeoutMs: number) =>
+  (RETRY_DELAYS_MS.length + 1) * timeoutMs + RETRY_DELAYS_MS.reduce((sum, delay) => sum + delay, 0);
+
+/** What a caller may bound a call with: an abort signal (e.g. the end of its lease on the work). */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 export class MetabaseApiClient {
   constructor(private readonly config: MetabaseApiConfig) {}
 
-  private async request<T>(method: 'GET' | 'DELETE', path: string): Promise<{ status: number; body: T }> {
+  private async request<T>(method: 'GET' | 'DELETE', path: string, options: CallOptions = {}): Promise<{ status: number; body: T }> {
+    if (options.signal?.aborted) throw new MetabaseApiError(`${method} ${path.split('?')[0]} not sent: its caller's deadline has passed`);
+    const timeout = AbortSignal.timeout(this.config.timeoutMs);
     let response: Response;
     try {
       response = await fetch(`${this.config.url}${path}`, {
         method,
         headers: { 'x-api-key': this.config.key, accept: 'application/json' },
-        signal: AbortSignal.timeout(this.config.timeoutMs),
+        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
       });
     } catch (error) {
+      if (options.signal?.aborted && !timeout.aborted) throw new MetabaseApiError(`Metabase did not answer before its caller's deadline`);
       throw new MetabaseApiError(`Metabase is unreachable: ${(error as Error).message}`);
     }
     const text = await response.text();
@@ -67,26 +79,26 @@ export class MetabaseApiClient {
   }
 
   /** A read, retried on transient failures. */
-  private async read<T>(path: string): Promise<T> {
+  private async read<T>(path: string, options: CallOptions = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const { status, body } = await this.request<T>('GET', path);
+        const { status, body } = await this.request<T>('GET', path, options);
         if (status !== 200) throw new MetabaseApiError(`GET ${path.split('?')[0]} answered ${status}`, status);
         return body;
       } catch (error) {
-        if (!(error instanceof MetabaseApiError) || !error.transient || attempt >= RETRY_DELAYS_MS.length) throw error;
+        if (!(error instanceof MetabaseApiError) || !error.transient || attempt >= RETRY_DELAYS_MS.length || options.signal?.aborted) throw error;
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
       }
     }
   }
 
   /** Every user with the given status, page by page. */
-  async listUsers(options: { status: 'active' | 'deactivated' | 'all'; query?: string }): Promise<MetabaseUser[]> {
+  async listUsers(options: { status: 'active' | 'deactivated' | 'all'; query?: string } & CallOptions): Promise<MetabaseUser[]> {
     const users: MetabaseUser[] = [];
     for (let offset = 0; ; offset += PAGE_SIZE) {
       const params = new URLSearchParams({ status: options.status, limit: String(PAGE_SIZE), offset: String(offset) });
       if (options.query) params.set('query', options.query);
-      const page = await this.read<{ data?: MetabaseUser[]; total?: number }>(`/api/user?${params}`);
+      const page = await this.read<{ data?: MetabaseUser[]; total?: number }>(`/api/user?${params}`, options);
       if (!page || !Array.isArray(page.data)) throw new MetabaseApiError('GET /api/user answered without a data list', 200);
       users.push(...page.data);
       if (page.data.length < PAGE_SIZE || users.length >= (page.total ?? Infinity)) return users;
@@ -94,15 +106,15 @@ export class MetabaseApiClient {
   }
 
   /** The active user with exactly this email (Metabase compares emails case-insensitively). */
-  async findActiveUserByEmail(email: string): Promise<MetabaseUser | null> {
+  async findActiveUserByEmail(email: string, options: CallOptions = {}): Promise<MetabaseUser | null> {
     const wanted = email.toLowerCase();
-    const candidates = await this.listUsers({ status: 'active', query: email });
+    const candidates = await this.listUsers({ status: 'active', query: email, signal: options.signal });
     return candidates.find((user) => user.email.toLowerCase() === wanted && user.is_active) ?? null;
   }
 
   /** Deactivates a user (Metabase keeps the row; billing stops). A user already gone counts as done. */
-  async deactivateUser(id: number): Promise<'deactivated' | 'not-found'> {
-    const { status, body } = await this.request<{ success?: boolean }>('DELETE', `/api/user/${id}`);
+  async deactivateUser(id: number, options: CallOptions = {}): Promise<'deactivated' | 'not-found'> {
+    const { status, body } = await this.request<{ success?: boolean }>('DELETE', `/api/user/${id}`, options);
     if (status === 404) return 'not-found';
     if (status === 200 && body?.success === true) return 'deactivated';
     throw new MetabaseApiError(`DELETE /api/user/${id} answered ${status}`, status);

@@ -36,6 +36,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly rowsPurged = new Counter({
+    name: 'embedgate_retention_purged_rows_total',
+    help: 'Rows deleted by the retention purge, by table',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
   constructor(prisma: PrismaService) {
     collectDefaultMetrics({ register: this.registry, prefix: 'embedgate_' });
     new Gauge({

@@ -58,7 +58,9 @@ export class SeatLedger {
    * one email, one tenant), then reuses the user's seat, or takes a new one if the tenant cap and the
    * budget allow. One statement, the Postgres function seat_ledger_acquire (see its migration): the
    * binding, the tenant row's counter, the seat, the license row's counter and the seat's event, all
-   * or none. A new seat is committed without waiting for the disk; its audit entry follows in a
+   * or none; a new seat also cancels its user's pending Metabase deactivations (the outbox's jobs for
+   * that email): the worker checks a job is still pending right before each Metabase call.
+   * A new seat is committed without waiting for the disk; its audit entry follows in a
    * synchronous commit, which flushes both, and only then is the seat handed out.
    * lastUsedAt moves at most once a minute per seat (idle reclamation counts in days).
    */

@@ -1,11 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONFIG, type Config } from '../config/config.js';
+import { ADVISORY_LOCK_KEYS } from '../database/advisory-locks.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { SeatLedger } from './seat-ledger.service.js';
-
-/** Advisory-lock key of the reclamation job ("recl"): one instance at a time runs it. */
-const RECLAIM_LOCK_KEY = 0x7265636c;
 
 /**
  * Idle-seat reclamation on a schedule (RECLAIM_INTERVAL_MINUTES; off by default). Every instance
@@ -34,7 +32,7 @@ export class SeatReclaimScheduler implements OnApplicationBootstrap {
     try {
       return await this.prisma.$transaction(
         async (tx) => {
-          const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${RECLAIM_LOCK_KEY}) AS locked`;
+          const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEYS.seatReclaim}) AS locked`;
           if (!locked) return null;
           const result = await this.ledger.reclaim(this.config.reclaim.idleDays, false, 'scheduler');
           if (result.count) this.logger.log(`released ${result.count} seats idle for ${result.idleDays} days`);

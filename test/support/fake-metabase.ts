@@ -23,7 +23,13 @@ export class FakeMetabase {
   readonly users: FakeMetabaseUser[] = [];
   /** While true, every API call answers 503, as a Metabase restarting behind a proxy would. */
   down = false;
+  /** Milliseconds every API request waits before it is answered (and its change made): a slow Metabase. */
+  delayMs = 0;
   readonly requests: string[] = [];
+  /** API requests being answered right now, and the most there ever were at once, by "METHOD /path". */
+  readonly inFlight = new Map<string, number>();
+  readonly mostInFlight = new Map<string, number>();
+  private hung?: Promise<void>;
   private server?: Server;
   private nextId = 1;
   url = '';
@@ -34,7 +40,7 @@ export class FakeMetabase {
   ) {}
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();
     this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -62,6 +68,24 @@ export class FakeMetabase {
     return user;
   }
 
+  /**
+   * Metabase hangs: API requests wait unanswered, their changes not made, until the returned function
+   * is called (a Metabase that recovers); then they are answered.
+   */
+  hang(): () => void {
+    let recover!: () => void;
+    this.hung = new Promise((resolve) => (recover = resolve));
+    return () => {
+      this.hung = undefined;
+      recover();
+    };
+  }
+
+  /** The requests received so far, e.g. requestsFor('DELETE', `/api/user/${id}`). */
+  requestsFor(method: string, path: string): string[] {
+    return this.requests.filter((request) => request === `${method} ${path}` || request.startsWith(`${method} ${path}?`));
+  }
+
   byEmail(email: string): FakeMetabaseUser | undefined {
     return this.users.find((u) => u.email.toLowerCase() === email.toLowerCase());
   }
@@ -84,9 +108,24 @@ export class FakeMetabase {
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse) {
+  private async handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://metabase');
     this.requests.push(`${req.method} ${url.pathname}${url.search}`);
+    const key = `${req.method} ${url.pathname}`;
+    const now = (this.inFlight.get(key) ?? 0) + 1;
+    this.inFlight.set(key, now);
+    this.mostInFlight.set(key, Math.max(now, this.mostInFlight.get(key) ?? 0));
+    try {
+      if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+      while (this.hung) await this.hung;
+      // A client that gave up meanwhile never sees the answer; Metabase would still have acted on it.
+      this.answer(req, res, url);
+    } finally {
+      this.inFlight.set(key, this.inFlight.get(key)! - 1);
+    }
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, url: URL) {
     if (this.down) return this.send(res, 503, 'Service Unavailable');
     if (req.headers['x-api-key'] !== this.apiKey) return this.send(res, 401, 'Unauthenticated');
     if (req.method === 'GET' && url.pathname === '/api/user') {

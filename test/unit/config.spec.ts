@@ -47,6 +47,13 @@ describe('loadConfig', () => {
     expect(message).toMatch(/METABASE_JWT_SHARED_SECRET/);
   });
 
+  it('purges rows past their use hourly, finished outbox jobs after 7 days; RETENTION_INTERVAL_MINUTES=0 turns it off', () => {
+    expect(loadConfig(valid).retention).toEqual({ intervalMinutes: 60, days: 7 });
+    expect(loadConfig({ ...valid, RETENTION_INTERVAL_MINUTES: '0', RETENTION_DAYS: '30' }).retention).toEqual({ intervalMinutes: 0, days: 30 });
+    expect(problemsOf({ ...valid, RETENTION_DAYS: '0' })).toMatch(/RETENTION_DAYS must be at least 1/);
+    expect(problemsOf({ ...valid, RETENTION_INTERVAL_MINUTES: 'hourly' })).toMatch(/RETENTION_INTERVAL_MINUTES must be a whole number/);
+  });
+
   it('never repeats a secret in its message', () => {
     const secret = 'q'.repeat(20);
     expect(problemsOf({ ...valid, METABASE_JWT_SHARED_SECRET: secret })).not.toContain(secret);

@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import { ADVISORY_LOCK_KEYS } from '../database/advisory-locks.js';
+import { PrismaService } from '../database/prisma.service.js';
+
+/**
+ * The tables the purge deletes from. The audit log (audit_events) and seat history (seat_events) are
+ * not among them, by design: they are the record, kept for good.
+ */
+export const PURGEABLE_TABLES = ['sso_launches', 'saml_requests', 'saml_consumed', 'console_sessions', 'metabase_outbox'] as const;
+export type PurgeableTable = (typeof PURGEABLE_TABLES)[number];
+
+/** The SQL of the purge: who holds the purge, and deleting one bounded batch of rows older than a cutoff. */
+@Injectable()
+export class RetentionRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Runs `work` holding the retention advisory lock, on a connection set aside for it (the lock is the
+   * session's: it goes with the connection should that break); null when another session holds it.
+   */
+  async whileLocked<T>(work: () => Promise<T>): Promise<T | null> {
+    const connection = await this.prisma.pool.connect();
+    let unlocked = false;
+    try {
+      const { rows } = await connection.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [ADVISORY_LOCK_KEYS.retention]);
+      if (!rows[0].locked) {
+        unlocked = true;
+        return null;
+      }
+      try {
+        return await work();
+      } finally {
+        await connection.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEYS.retention]).then(
+          () => (unlocked = true),
+          () => undefined,
+        );
+      }
+    } finally {
+      // A connection that may still hold the lock is closed, not pooled: its session ends, and the lock with it.
+      connection.release(!unlocked);
+    }
+  }
+
+  /**
+   * Deletes up to `limit` rows of `table` that stopped being useful before `cutoff`, in one short
+   * statement; rows another transaction holds are left for the next batch (SKIP LOCKED).
+   */
+  async deleteBatch(table: PurgeableTable, cutoff: Date, limit: number): Promise<number> {
+    switch (table) {
+      case 'sso_launches':
+        return this.prisma.$executeRaw`
+          DELETE FROM sso_launches WHERE id_hash IN (
+            SELECT id_hash FROM sso_launches WHERE expires_at < ${cutoff} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+      case 'saml_requests':
+        return this.prisma.$executeRaw`
+          DELETE FROM saml_requests WHERE id IN (
+            SELECT id FROM saml_requests WHERE created_at < ${cutoff} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+      case 'saml_consumed':
+        return this.prisma.$executeRaw`
+          DELETE FROM saml_consumed WHERE id IN (
+            SELECT id FROM saml_consumed WHERE created_at < ${cutoff} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+      case 'console_sessions':
+        return this.prisma.$executeRaw`
+          DELETE FROM console_sessions WHERE sid IN (
+            SELECT sid FROM console_sessions WHERE expires_at < ${cutoff} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+      case 'metabase_outbox':
+        // Finished jobs only: a failed one waits for an operator (reconciliation counts it), a pending one is work.
+        return this.prisma.$executeRaw`
+          DELETE FROM metabase_outbox WHERE id IN (
+            SELECT id FROM metabase_outbox WHERE status IN ('done', 'skipped') AND updated_at < ${cutoff}
+            LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CONFIG, type Config } from '../config/config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { PURGEABLE_TABLES, RetentionRepository, type PurgeableTable } from './retention.repository.js';
+
+/** Rows per delete statement: each batch is its own short transaction, so no lock is held for long. */
+const BATCH_SIZE = 1_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** A launch link opened up to an hour after it expired is still told "expired" (410), not "unknown" (404). */
+const LAUNCH_GRACE_MS = HOUR_MS;
+/** node-saml takes an answer to a request for 10 minutes, an assertion up to 10 minutes old: a day is ample. */
+const SAML_ID_KEPT_MS = DAY_MS;
+
+export type PurgeCounts = Record<PurgeableTable, number>;
+
+/** What the purge reads of the configuration (the CLI builds just this). */
+export interface RetentionConfig {
+  retention: Config['retention'];
+}
+
+/**
+ * Purges rows that outlived their use, so that no table grows for ever: SSO launch links an hour
+ * after they expired, SAML request and assertion ids after a day, console sessions once expired, and
+ * finished outbox jobs (done or skipped) RETENTION_DAYS after they finished. Failed outbox jobs, the
+ * audit log and seat history are never purged. Every instance ticks (RETENTION_INTERVAL_MINUTES), but
+ * an advisory lock lets one of them purge at a time.
+ */
+@Injectable()
+export class RetentionService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('RetentionService');
+
+  constructor(
+    private readonly repository: RetentionRepository,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(CONFIG) private readonly config: RetentionConfig,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const { intervalMinutes, days } = this.config.retention;
+    if (intervalMinutes === 0) return;
+    this.logger.log(`purging expired rows every ${intervalMinutes} minutes (finished outbox jobs after ${days} days)`);
+    this.scheduler.addInterval('retention-purge', setInterval(() => void this.runOnce(), intervalMinutes * 60_000));
+  }
+
+  /** The scheduled purge: never throws; null when another instance is purging or it failed. */
+  async runOnce(): Promise<PurgeCounts | null> {
+    try {
+      const purged = await this.purge();
+      const total = purged ? Object.values(purged).reduce((sum, n) => sum + n, 0) : 0;
+      if (purged && total) this.logger.log(`purged ${total} rows: ${JSON.stringify(purged)}`);
+      return purged;
+    } catch (error) {
+      this.logger.warn(`retention purge failed: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  /** Purges every table, batch by batch, under the advisory lock; null when another session holds it. */
+  async purge(now = new Date()): Promise<PurgeCounts | null> {
+    const cutoffs: Record<PurgeableTable, Date> = {
+      sso_launches: new Date(now.getTime() - LAUNCH_GRACE_MS),
+      saml_requests: new Date(now.getTime() - SAML_ID_KEPT_MS),
+      saml_consumed: new Date(now.getTime() - SAML_ID_KEPT_MS),
+      console_sessions: now,
+      metabase_outbox: new Date(now.getTime() - this.config.retention.days * DAY_MS),
+    };
+    return this.repository.whileLocked(async () => {
+      const purged = Object.fromEntries(PURGEABLE_TABLES.map((table) => [table, 0])) as PurgeCounts;
+      for (const table of PURGEABLE_TABLES) {
+        let deleted: number;
+        do {
+          deleted = await this.repository.deleteBatch(table, cutoffs[table], BATCH_SIZE);
+          purged[table] += deleted;
+          if (deleted) this.metrics?.rowsPurged.inc({ table }, deleted);
+        } while (deleted === BATCH_SIZE);
+      }
+      return purged;
+    });
+  }
+}

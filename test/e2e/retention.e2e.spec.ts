@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { ADVISORY_LOCK_KEYS } from '../../src/database/advisory-locks.js';
+import { RetentionRepository } from '../../src/retention/retention.repository.js';
+import { RetentionService } from '../../src/retention/retention.service.js';
+import { runCli } from '../support/process.js';
+import { embedBody, seed, startService, type RunningService } from '../support/service.js';
+
+let service: RunningService;
+let retention: RetentionService;
+
+/** Every row of the tables the purge must never touch: the audit log and seat history. */
+const records = async () => ({
+  audit: (await service.db.query<{ id: string }>(`SELECT id::text FROM audit_events ORDER BY id`)).map((row) => row.id),
+  seatEvents: (await service.db.query<{ id: string }>(`SELECT id::text FROM seat_events ORDER BY id`)).map((row) => row.id),
+});
+
+const launch = (name: string, expiresAt: string, usedAt: string | null = null) =>
+  service.db.query(
+    `INSERT INTO sso_launches (id_hash, tenant_id, user_id, email, role, return_to, expires_at, used_at)
+     VALUES ($1, gen_random_uuid(), $2, $3, 'viewer', '/', ${expiresAt}, ${usedAt ?? 'NULL'})`,
+    [randomBytes(32), name, `${name}@example.com`],
+  );
+const samlIds = async (id: string, createdAt: string) => {
+  await service.db.query(`INSERT INTO saml_requests (id, created_at) VALUES ($1, ${createdAt})`, [id]);
+  await service.db.query(`INSERT INTO saml_consumed (id, created_at) VALUES ($1, ${createdAt})`, [`assertion:${id}`]);
+};
+const session = (sid: string, expiresAt: string) =>
+  service.db.query(`INSERT INTO console_sessions (sid, data, expires_at) VALUES ($1, '{}', ${expiresAt})`, [sid]);
+const job = (email: string, status: string, finishedAt: string) =>
+  service.db.query(
+    `INSERT INTO metabase_outbox (action, email, reason, status, created_at, updated_at)
+     VALUES ('deactivate-user', $1, 'test', $2::"OutboxStatus", ${finishedAt}, ${finishedAt})`,
+    [email, status],
+  );
+
+/** Launch links made here (the embeds above make their own, live ones, for @globex.example users). */
+const MINE = `email NOT LIKE '%@globex.example'`;
+const column = async (sql: string) => (await service.db.query<{ v: string }>(sql)).map((row) => row.v).sort();
+
+beforeAll(async () => {
+  service = await startService({ RETENTION_DAYS: '7', RETENTION_INTERVAL_MINUTES: '60' });
+  retention = service.app.get(RetentionService);
+  const apps = await seed(service.admin, {
+    tenants: [{ slug: 'globex', name: 'Globex', kind: 'external', tier: 'drill', customerId: 'g-1' }],
+    resources: [{ key: 'sales-overview', type: 'dashboard', metabaseId: 1, tenantParam: 'customer_id' }],
+    apps: { host: { tenants: '*' } },
+  });
+  // Seats, their history and audit entries, some of them a year old.
+  for (const user of ['ann', 'bob']) await apps.host.post('/v1/embeds', embedBody('globex', user));
+  await service.db.query(`INSERT INTO audit_events (type, actor, at) VALUES ('test.old', 'test', now() - interval '365 days')`);
+  await service.db.query(
+    `INSERT INTO seat_events (seat_id, tenant_id, user_id, kind, reason, actor, seats_held_after, tenant_held_after, seat_budget, at)
+     VALUES (gen_random_uuid(), gen_random_uuid(), 'old', 'allocated', 'first-embed', 'test', 1, 1, 1, now() - interval '365 days')`,
+  );
+
+  await launch('expired-2h', `now() - interval '2 hours'`);
+  await launch('used-expired-2h', `now() - interval '2 hours'`, `now() - interval '2 hours 1 minute'`);
+  await launch('expired-10min', `now() - interval '10 minutes'`); // still told "expired" if opened
+  await launch('live', `now() + interval '1 minute'`);
+  await samlIds('saml-2d', `now() - interval '2 days'`);
+  await samlIds('saml-now', 'now()');
+  await session('session-expired', `now() - interval '1 minute'`);
+  await session('session-live', `now() + interval '30 minutes'`);
+  await job('done-8d@example.com', 'done', `now() - interval '8 days'`);
+  await job('skipped-8d@example.com', 'skipped', `now() - interval '8 days'`);
+  await job('done-1d@example.com', 'done', `now() - interval '1 day'`);
+  await job('failed-30d@example.com', 'failed', `now() - interval '30 days'`);
+  await job('pending-30d@example.com', 'pending', `now() - interval '30 days'`);
+});
+afterAll(async () => {
+  await service.stop();
+});
+
+describe('the retention purge', () => {
+  it('runs on a schedule (RETENTION_INTERVAL_MINUTES)', () => {
+    expect(service.app.get(SchedulerRegistry).getIntervals()).toContain('retention-purge');
+  });
+
+  it('waits its turn: while another instance holds the advisory lock it purges nothing', async () => {
+    const other = new pg.Client({ connectionString: service.db.url });
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEYS.retention]);
+      expect(await retention.purge()).toBeNull();
+      expect(await retention.runOnce()).toBeNull();
+      expect(await column(`SELECT user_id AS v FROM sso_launches WHERE ${MINE}`)).toHaveLength(4);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('deletes the expired rows, keeps the live ones, and never touches the audit log or seat history', async () => {
+    const before = await records();
+    expect(before.audit.length).toBeGreaterThan(2);
+    expect(before.seatEvents.length).toBe(3);
+
+    expect(await retention.purge()).toEqual({
+      sso_launches: 2,
+      saml_requests: 1,
+      saml_consumed: 1,
+      console_sessions: 1,
+      metabase_outbox: 2,
+    });
+
+    expect(await column(`SELECT user_id AS v FROM sso_launches WHERE ${MINE}`)).toEqual(['expired-10min', 'live']);
+    expect(await column(`SELECT id AS v FROM saml_requests`)).toEqual(['saml-now']);
+    expect(await column(`SELECT id AS v FROM saml_consumed`)).toEqual(['assertion:saml-now']);
+    expect(await column(`SELECT sid AS v FROM console_sessions`)).toEqual(['session-live']);
+    expect(await column(`SELECT email AS v FROM metabase_outbox`)).toEqual([
+      'done-1d@example.com',
+      'failed-30d@example.com',
+      'pending-30d@example.com',
+    ]);
+    expect(await records()).toEqual(before);
+    expect(await service.db.query(`SELECT 1 FROM seats`)).toHaveLength(2);
+  });
+
+  it('deletes in batches of 1000 and counts what it purged by table (GET /metrics)', async () => {
+    await service.db.query(
+      `INSERT INTO sso_launches (id_hash, tenant_id, user_id, email, role, return_to, expires_at)
+       SELECT sha256(('bulk-' || n)::bytea), gen_random_uuid(), 'bulk-' || n, 'bulk@example.com', 'viewer', '/', now() - interval '1 day'
+       FROM generate_series(1, 2500) AS n`,
+    );
+    const repository = service.app.get(RetentionRepository);
+    const deleteBatch = repository.deleteBatch;
+    const batches: number[] = [];
+    repository.deleteBatch = async (table, cutoff, limit) => {
+      const deleted = await deleteBatch.call(repository, table, cutoff, limit);
+      if (table === 'sso_launches') batches.push(deleted);
+      return deleted;
+    };
+    try {
+      expect(await retention.purge()).toMatchObject({ sso_launches: 2500 });
+    } finally {
+      repository.deleteBatch = deleteBatch;
+    }
+    expect(batches).toEqual([1000, 1000, 500]);
+    expect(await column(`SELECT user_id AS v FROM sso_launches WHERE ${MINE}`)).toEqual(['expired-10min', 'live']);
+    const metrics = await service.anonymous.get('/metrics');
+    expect(metrics.body).toMatch(/embedgate_retention_purged_rows_total\{table="sso_launches"\} 2502/);
+    expect(metrics.body).toMatch(/embedgate_retention_purged_rows_total\{table="metabase_outbox"\} 2/);
+  });
+
+  it('the CLI does the same: `retention purge --days n` prints what it purged as JSON', async () => {
+    await job('done-3d@example.com', 'done', `now() - interval '3 days'`);
+    const kept = await runCli(['retention', 'purge'], { DATABASE_URL: service.db.url, RETENTION_DAYS: '7' });
+    expect(kept.status).toBe(0);
+    expect(JSON.parse(kept.stdout)).toMatchObject({ metabase_outbox: 0 });
+    const purged = await runCli(['retention', 'purge', '--days', '2'], { DATABASE_URL: service.db.url });
+    expect(purged.status).toBe(0);
+    expect(JSON.parse(purged.stdout)).toEqual({ sso_launches: 0, saml_requests: 0, saml_consumed: 0, console_sessions: 0, metabase_outbox: 1 });
+    expect(await column(`SELECT email AS v FROM metabase_outbox`)).toEqual(['done-1d@example.com', 'failed-30d@example.com', 'pending-30d@example.com']);
+    expect((await runCli(['retention', 'purge', '--days', '0'], { DATABASE_URL: service.db.url })).status).toBe(2);
+  });
+});
