@@ -80,14 +80,29 @@ export class EmbedsService {
     return { decision: publicDecision(this.decide(subject, request.user.email, seat, 'embed')) };
   }
 
-  /** Decides, and for an SSO decision binds the identity and takes (or reuses) the seat. Throws on denial. */
-  private async resolve(principal: Principal, request: SsoJwtRequest, resourceKey: string | null, purpose: Purpose): Promise<Resolved> {
+  /**
+   * Decides, and for an SSO decision binds the identity and takes (or reuses) the seat. Throws on
+   * denial. `beforeSeat` runs once, before the ledger is first asked: whatever can fail there (a
+   * write) fails with no seat taken, so no user ever holds a seat without a token.
+   */
+  private async resolve(
+    principal: Principal,
+    request: SsoJwtRequest,
+    resourceKey: string | null,
+    purpose: Purpose,
+    beforeSeat?: (subject: Subject & { tenant: Tenant }) => Promise<void>,
+  ): Promise<Resolved> {
     let subject = await this.load(principal, request.tenant, resourceKey);
     // Optimistic first pass: only a would-be SSO decision goes to the identity registry and the ledger.
     let decision = this.decide(subject, request.user.email, 'available', purpose);
     let seat: Resolved['seat'];
+    let prepared = false;
     for (let attempt = 0; decision.mode === 'sso' && subject.tenant && !seat; attempt++) {
       const tenant = subject.tenant;
+      if (beforeSeat && !prepared) {
+        await beforeSeat({ ...subject, tenant });
+        prepared = true;
+      }
       const result = await this.sso.acquireSeat(tenant, { id: request.user.id, email: request.user.email! }, actorOf(principal));
       if (result.outcome === 'held' || result.outcome === 'allocated') {
         seat = { held: result.seat, isNew: result.outcome === 'allocated' };
@@ -110,10 +125,16 @@ export class EmbedsService {
   }
 
   async embed(principal: Principal, request: EmbedRequest) {
-    const { subject, decision, seat } = await this.resolve(principal, request, request.resource, 'embed');
+    const user = this.ssoUser(request);
+    // The launch link is written before the seat is taken (unused, it is inert: it works only for a
+    // user who holds a seat, and nobody has its id), so a failed write can leave no seat behind.
+    let launch: { url: string; expiresAt: Date } | undefined;
+    const { subject, decision, seat } = await this.resolve(principal, request, request.resource, 'embed', async ({ tenant, resource }) => {
+      if (request.options?.launch !== 'direct' && resource) launch = await this.sso.createLaunch(tenant, user, ssoReturnPath(this.targetOf(resource)));
+    });
     const { tenant, resource } = subject;
     if (!resource) throw denied(decision);
-    const target: EmbedTarget = { type: resource.type, metabaseId: resource.metabaseId };
+    const target = this.targetOf(resource);
 
     if (decision.mode === 'guest') {
       const minted = this.guestMinter.mint({
@@ -133,13 +154,8 @@ export class EmbedsService {
     }
 
     if (!seat) throw new Error('an SSO decision without a seat');
-    const user = this.ssoUser(request);
-    const returnTo = ssoReturnPath(target);
     const minted = this.sso.mint(tenant, user);
-    const url =
-      request.options?.launch === 'direct'
-        ? ssoLoginUrl(this.config.metabase.siteUrl, minted.token, returnTo)
-        : (await this.sso.createLaunch(tenant, user, returnTo)).url;
+    const url = launch?.url ?? ssoLoginUrl(this.config.metabase.siteUrl, minted.token, ssoReturnPath(target));
     return {
       mode: 'sso' as const,
       url,
@@ -155,6 +171,10 @@ export class EmbedsService {
     const { subject } = await this.resolve(principal, request, null, 'sso-identity');
     const minted = this.sso.mint(subject.tenant, this.ssoUser(request));
     return { jwt: minted.token };
+  }
+
+  private targetOf(resource: Resource): EmbedTarget {
+    return { type: resource.type, metabaseId: resource.metabaseId };
   }
 
   private ssoUser(request: SsoJwtRequest): SsoUser {

@@ -56,12 +56,12 @@ export class SeatLedger {
   /**
    * Binds the user's SSO email to the tenant when `bindEmail` (Metabase matches SSO users by email:
    * one email, one tenant), then reuses the user's seat, or takes a new one if the tenant cap and the
-   * budget allow. One statement, the Postgres function seat_ledger_acquire (see its migration): the
-   * binding, the tenant row's counter, the seat, the license row's counter and the seat's event, all
-   * or none; a new seat also cancels its user's pending Metabase deactivations (the outbox's jobs for
-   * that email): the worker checks a job is still pending right before each Metabase call.
-   * A new seat is committed without waiting for the disk; its audit entry follows in a
-   * synchronous commit, which flushes both, and only then is the seat handed out.
+   * budget allow. One statement, the Postgres function seat_ledger_acquire (its canonical text:
+   * prisma/sql/seat_ledger_acquire.sql): the binding, the tenant row's counter, the seat, the license
+   * row's counter, the seat's event and its audit entry, all or none; a new seat also cancels its
+   * user's pending Metabase deactivations (the worker checks a job is still pending right before each
+   * Metabase call). A new seat is committed without waiting for the disk; a synchronous commit right
+   * after flushes it, and only then is the seat handed out.
    * lastUsedAt moves at most once a minute per seat (idle reclamation counts in days).
    */
   async acquire(
@@ -70,23 +70,20 @@ export class SeatLedger {
     actor: string,
     options: { bindEmail: boolean },
   ): Promise<AcquireResult> {
-    type Acquired = SeatRow & { outcome: AcquireResult['outcome']; seats_held: number; seat_budget: number };
+    type Acquired = SeatRow & { outcome: AcquireResult['outcome'] };
     const [result] = await this.prisma.sql<Acquired>(
-      `SELECT outcome, seat_id AS id, held_since, last_used_at, seats_held, seat_budget
-       FROM seat_ledger_acquire($1::uuid, $2, $3, $4, $5, $6)`,
-      [tenant.id, user.id, user.email, actor, options.bindEmail, LAST_USED_GRANULARITY_SECONDS],
+      `SELECT outcome, seat_id AS id, held_since, last_used_at
+       FROM seat_ledger_acquire($1::uuid, $2, $3, $4, $5, $6, $7)`,
+      [tenant.id, tenant.slug, user.id, user.email, actor, options.bindEmail, LAST_USED_GRANULARITY_SECONDS],
       'seat-acquire',
     );
     switch (result.outcome) {
       case 'held':
         return { outcome: 'held', seat: toHeldSeat(result) };
       case 'allocated':
-        await this.audit.insert({
-          type: 'seat.allocated',
-          actor,
-          tenantSlug: tenant.slug,
-          data: { seatId: result.id, userId: user.id, reason: 'first-embed', seatsHeld: result.seats_held, seatBudget: result.seat_budget },
-        });
+        // The allocation committed without waiting for the disk: a synchronous commit now flushes it
+        // (the WAL is flushed in order) before any token is given for the seat.
+        await this.prisma.sql('SELECT txid_current()', [], 'seat-flush');
         return { outcome: 'allocated', seat: toHeldSeat(result) };
       default:
         return { outcome: result.outcome };

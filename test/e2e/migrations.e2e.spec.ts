@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyMigrations, runPrismaCli } from '../../src/database/migrations.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -79,6 +79,25 @@ describe('migrations', () => {
     await expect(db.query(`DELETE FROM seat_events`)).rejects.toThrow(/append-only/);
     await expect(db.query(`TRUNCATE seat_events`)).rejects.toThrow(/append-only/);
     expect(await db.query('SELECT reason FROM seat_events')).toEqual([{ reason: 'first-embed' }]);
+  });
+
+  it('the live seat_ledger_acquire is its canonical file, prisma/sql/seat_ledger_acquire.sql, which the newest migration that defines it applies verbatim', async () => {
+    const canonical = readFileSync(join(ROOT, 'prisma', 'sql', 'seat_ledger_acquire.sql'), 'utf8');
+    const migrations = readdirSync(join(ROOT, 'prisma', 'migrations'))
+      .filter((name) => /^\d+_/.test(name))
+      .sort()
+      .map((name) => readFileSync(join(ROOT, 'prisma', 'migrations', name, 'migration.sql'), 'utf8'))
+      .filter((sql) => /CREATE (OR REPLACE )?FUNCTION "seat_ledger_acquire"/.test(sql));
+    expect(migrations.at(-1)).toContain(canonical);
+    const db = await emptyDatabase();
+    await applyMigrations(db.url, { serialize: true });
+    const [live] = await db.query<{ body: string; args: string }>(
+      `SELECT prosrc AS body, pg_get_function_arguments(oid) AS args FROM pg_proc WHERE proname = 'seat_ledger_acquire'`,
+    );
+    const body = /AS \$\$([\s\S]*)\$\$;/.exec(canonical)![1];
+    expect(live.body).toBe(body);
+    expect(live.args.replace(/\s+/g, ' ')).toBe(/"seat_ledger_acquire"\(([\s\S]*?)\)\nLANGUAGE/.exec(canonical)![1].replace(/\s+/g, ' ').trim());
+    expect((await db.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'seat_ledger_acquire'`))[0]).toEqual({ n: 1 });
   });
 
   it('is safe when several instances start at once: each applies or waits, none fails, each migration once', async () => {
