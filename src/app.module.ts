@@ -6,7 +6,8 @@ import { AuthModule } from './auth/auth.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import type { Config } from './config/config.js';
 import { ConsoleModule } from './console/console.module.js';
-import { CoreModule } from './database/core.module.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
 import { EmbedsModule } from './embeds/embeds.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LicenseModule } from './license/license.module.js';
@@ -24,7 +25,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        CoreModule.forRoot(config),
+        ConfigModule.forRoot(config),
+        DatabaseModule,
         ScheduleModule.forRoot(),
         RateLimitsModule,
         MetricsModule,

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { CacheModule } from '../cache/cache.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { AppsController } from './apps.controller.js';
 import { AppsService } from './apps.service.js';
 
-@Module({ imports: [AuthModule], providers: [AppsService], controllers: [AppsController], exports: [AppsService] })
+@Module({ imports: [AuthModule, AuditModule, CacheModule], providers: [AppsService], controllers: [AppsController], exports: [AppsService] })
 export class AppsModule {}

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditController } from './audit.controller.js';
+import { AuditService } from './audit.service.js';
 
-/** GET /v1/audit. AuditService itself is global (CoreModule): every write records through it. */
-@Module({ controllers: [AuditController] })
+/** The audit trail: every write records through AuditService; GET /v1/audit reads it. */
+@Module({ providers: [AuditService], controllers: [AuditController], exports: [AuditService] })
 export class AuditModule {}

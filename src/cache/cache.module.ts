@@ -1,6 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { Caches } from './caches.service.js';
 
-@Global()
-@Module({ providers: [Caches], exports: [Caches] })
+@Module({ imports: [MetricsModule], providers: [Caches], exports: [Caches] })
 export class CacheModule {}

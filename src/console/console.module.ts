@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { PassportModule } from '@nestjs/passport';
 import { SamlAuthGuard } from '../auth/saml/saml-auth.guard.js';
 import { SamlController } from '../auth/saml/saml.controller.js';
@@ -16,7 +17,7 @@ export class ConsoleModule {
     if (!config.saml) return { module: ConsoleModule };
     return {
       module: ConsoleModule,
-      imports: [PassportModule, TenantsModule, LicenseModule, ReportsModule],
+      imports: [PassportModule, TenantsModule, LicenseModule, ReportsModule, AuditModule],
       providers: [SamlStrategy, SamlAuthGuard],
       controllers: [SamlController, ConsoleController],
     };

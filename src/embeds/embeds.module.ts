@@ -1,17 +1,19 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../apps/apps.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
+import { RateLimitsModule } from '../rate-limits/rate-limits.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
 import { SeatsModule } from '../seats/seats.module.js';
-import { SsoController } from '../sso/sso.controller.js';
 import { SsoModule } from '../sso/sso.module.js';
 import { TenantsModule } from '../tenants/tenants.module.js';
 import { EmbedsController } from './embeds.controller.js';
 import { EmbedsService } from './embeds.service.js';
+import { SdkSsoController } from './sdk-sso.controller.js';
 
-/** Embeds, and the SSO endpoints built on the same decision path (launch links, the SDK's JWT). */
+/** Embeds (POST /v1/embeds, explain) and the SDK's SSO token (POST /v1/sso/jwt): one decision path. */
 @Module({
-  imports: [TenantsModule, ResourcesModule, AppsModule, SeatsModule, SsoModule],
+  imports: [TenantsModule, ResourcesModule, AppsModule, SeatsModule, SsoModule, MetricsModule, RateLimitsModule],
   providers: [EmbedsService],
-  controllers: [EmbedsController, SsoController],
+  controllers: [EmbedsController, SdkSsoController],
 })
 export class EmbedsModule {}

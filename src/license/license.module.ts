@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { MetabaseModule } from '../metabase/metabase.module.js';
 import { SeatsModule } from '../seats/seats.module.js';
 import { LicenseReconciliation } from './license-reconciliation.service.js';
@@ -6,7 +7,7 @@ import { LicenseController } from './license.controller.js';
 import { LicenseService } from './license.service.js';
 
 @Module({
-  imports: [SeatsModule, MetabaseModule],
+  imports: [SeatsModule, MetabaseModule, AuditModule],
   providers: [LicenseService, LicenseReconciliation],
   controllers: [LicenseController],
   exports: [LicenseService, LicenseReconciliation],

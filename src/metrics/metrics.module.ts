@@ -1,7 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsService } from './metrics.service.js';
 
-@Global()
 @Module({ providers: [MetricsService], controllers: [MetricsController], exports: [MetricsService] })
 export class MetricsModule {}

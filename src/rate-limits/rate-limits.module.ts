@@ -1,7 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { EmbedRateLimitGuard } from './embed-rate-limit.guard.js';
 import { RateLimits } from './rate-limits.service.js';
 
-@Global()
 @Module({ providers: [RateLimits, EmbedRateLimitGuard], exports: [RateLimits, EmbedRateLimitGuard] })
 export class RateLimitsModule {}

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { MetabaseModule } from '../metabase/metabase.module.js';
 import { SeatLedger } from './seat-ledger.service.js';
 import { SeatReclaimScheduler } from './seat-reclaim.scheduler.js';
 import { SeatsController } from './seats.controller.js';
 
 @Module({
-  imports: [MetabaseModule],
+  imports: [MetabaseModule, AuditModule],
   providers: [SeatLedger, SeatReclaimScheduler],
   controllers: [SeatsController],
   exports: [SeatLedger, SeatReclaimScheduler],

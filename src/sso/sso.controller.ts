@@ -1,14 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import type { Principal } from '../auth/principal.js';
-import { Public, Roles } from '../auth/roles.decorator.js';
-import { ApiBodyFrom } from '../common/openapi.js';
-import { validBody } from '../common/zod-validation.pipe.js';
-import { ssoJwtRequestSchema, type SsoJwtRequest } from '../embeds/embed-request.dto.js';
-import { EmbedsService } from '../embeds/embeds.service.js';
-import { EmbedRateLimitGuard } from '../rate-limits/embed-rate-limit.guard.js';
+import { Public } from '../auth/roles.decorator.js';
 import { RateLimits } from '../rate-limits/rate-limits.service.js';
 import { ApiError } from '../common/api-error.js';
 import { SsoService } from './sso.service.js';
@@ -18,7 +11,6 @@ import { SsoService } from './sso.service.js';
 export class SsoController {
   constructor(
     private readonly sso: SsoService,
-    private readonly embeds: EmbedsService,
     private readonly limits: RateLimits,
   ) {}
 
@@ -40,16 +32,5 @@ export class SsoController {
     }
     // The URL carries a live token: keep it out of caches and referrers.
     void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(location, 302);
-  }
-
-  @Post('sso/jwt')
-  @Roles('app')
-  @UseGuards(EmbedRateLimitGuard)
-  @HttpCode(200)
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'An SSO token for Metabase’s embedding SDK ({jwt}); 403 with the decision when the user is not routed to SSO' })
-  @ApiBodyFrom(ssoJwtRequestSchema)
-  ssoJwt(@Body(validBody(ssoJwtRequestSchema)) body: SsoJwtRequest, @CurrentPrincipal() principal: Principal) {
-    return this.embeds.ssoJwt(principal, body);
   }
 }

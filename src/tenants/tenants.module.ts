@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { CacheModule } from '../cache/cache.module.js';
 import { SeatsModule } from '../seats/seats.module.js';
 import { TenantsController } from './tenants.controller.js';
 import { TenantsService } from './tenants.service.js';
 
-@Module({ imports: [SeatsModule], providers: [TenantsService], controllers: [TenantsController], exports: [TenantsService] })
+@Module({ imports: [SeatsModule, AuditModule, CacheModule], providers: [TenantsService], controllers: [TenantsController], exports: [TenantsService] })
 export class TenantsModule {}
