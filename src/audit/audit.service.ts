@@ -1,14 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
-import { PrismaService, type Db } from '../database/prisma.service.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import type { Tx } from '../database/transactions.js';
+import type { AuditEntry, AuditFilter } from './audit-event.js';
+import { AuditRepository } from './audit.repository.js';
 
-export interface AuditEntry {
-  type: string;
-  actor: string;
-  tenantSlug?: string | null;
-  data?: Record<string, unknown>;
-}
+export type { AuditEntry, AuditFilter } from './audit-event.js';
 
 export interface AuditView {
   id: string;
@@ -19,32 +15,17 @@ export interface AuditView {
   at: string;
 }
 
-export interface AuditFilter {
-  type?: string;
-  tenant?: string;
-  from?: Date;
-  to?: Date;
-  limit: number;
-  cursor?: string;
-}
-
 /**
  * The audit trail: every write records who did what, in the same transaction as the write; but a
  * seat allocation, whose entry follows in a transaction of its own (see SeatLedger.acquire).
  */
 @Injectable()
 export class AuditService {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly events: AuditRepository) {}
 
-  async record(db: Db, entry: AuditEntry): Promise<void> {
-    await db.auditEvent.create({
-      data: {
-        type: entry.type,
-        actor: entry.actor,
-        tenantSlug: entry.tenantSlug ?? null,
-        data: (entry.data ?? {}) as Prisma.InputJsonValue,
-      },
-    });
+  /** Records an entry in the caller's transaction (`tx` from Transactions.run), or on its own without one. */
+  async record(tx: Tx | undefined, entry: AuditEntry): Promise<void> {
+    await this.events.create(entry, tx);
   }
 
   /**
@@ -52,24 +33,18 @@ export class AuditService {
    * on the pool (the seat ledger uses its flush to make an allocation durable).
    */
   async insert(entry: AuditEntry): Promise<void> {
-    await this.prisma.sql(
-      'INSERT INTO audit_events (type, actor, tenant_slug, data) VALUES ($1, $2, $3, $4::jsonb)',
-      [entry.type, entry.actor, entry.tenantSlug ?? null, JSON.stringify(entry.data ?? {})],
-      'audit-insert',
-    );
+    await this.events.insert(entry);
   }
 
   /** Newest first. */
   async list(filter: AuditFilter): Promise<Page<AuditView>> {
     const cursor = decodeCursor(filter.cursor, (value) => /^\d{1,19}$/.test(value));
-    const rows = await this.prisma.auditEvent.findMany({
-      where: {
-        type: filter.type,
-        tenantSlug: filter.tenant,
-        at: { gte: filter.from, lte: filter.to },
-        id: cursor ? { lt: BigInt(cursor) } : undefined,
-      },
-      orderBy: { id: 'desc' },
+    const rows = await this.events.list({
+      type: filter.type,
+      tenantSlug: filter.tenant,
+      from: filter.from,
+      to: filter.to,
+      beforeId: cursor ? BigInt(cursor) : undefined,
       take: filter.limit + 1,
     });
     return toPage(

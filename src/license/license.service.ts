@@ -2,7 +2,15 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { CONFIG, type Config } from '../config/config.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { Transactions } from '../database/transactions.js';
+import type { BudgetChange } from './license.js';
+import { LicenseRepository } from './license.repository.js';
+
+/** The seat budget now, and its changes oldest first (the first: the initial budget). */
+export interface BudgetHistory {
+  seatBudget: number;
+  changes: BudgetChange[];
+}
 
 export interface LicenseView {
   seatBudget: number;
@@ -14,27 +22,19 @@ export interface LicenseView {
 @Injectable()
 export class LicenseService implements OnModuleInit {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly license: LicenseRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   /** The license row exists from the first boot on, with SEAT_BUDGET; later boots leave it as admins set it. */
   async onModuleInit(): Promise<void> {
-    await this.prisma.$executeRaw`
-      INSERT INTO license (id, seat_budget, seats_held) VALUES (1, ${this.config.initialSeatBudget}, 0)
-      ON CONFLICT (id) DO NOTHING`;
+    await this.license.seed(this.config.initialSeatBudget);
   }
 
   async get(): Promise<LicenseView> {
-    const [license, tenants] = await Promise.all([
-      this.prisma.license.findUniqueOrThrow({ where: { id: 1 } }),
-      this.prisma.tenant.findMany({
-        where: { OR: [{ seatsHeld: { gt: 0 } }, { tier: 'drill' }] },
-        select: { slug: true, seatsHeld: true, seatCap: true },
-        orderBy: { slug: 'asc' },
-      }),
-    ]);
+    const [license, tenants] = await Promise.all([this.license.get(), this.license.tenantUsage()]);
     return {
       seatBudget: license.seatBudget,
       seatsHeld: license.seatsHeld,
@@ -48,23 +48,29 @@ export class LicenseService implements OnModuleInit {
    * seat away but blocks new ones until usage is under it (the ledger's conditional UPDATE does that).
    */
   async setBudget(seatBudget: number, force: boolean, actor: string): Promise<LicenseView> {
-    await this.prisma.$transaction(async (tx) => {
-      const [license] = await tx.$queryRaw<{ seat_budget: number; seats_held: number }[]>`
-        SELECT seat_budget, seats_held FROM license WHERE id = 1 FOR UPDATE`;
-      if (seatBudget < license.seats_held && !force) {
+    await this.transactions.run(async (tx) => {
+      const license = await this.license.getForUpdate(tx);
+      if (seatBudget < license.seatsHeld && !force) {
         throw new ApiError(
           409,
           'budget_below_seats_held',
-          `${license.seats_held} seats are held; a budget of ${seatBudget} needs {"force": true} (it then blocks new seats until usage is under it)`,
+          `${license.seatsHeld} seats are held; a budget of ${seatBudget} needs {"force": true} (it then blocks new seats until usage is under it)`,
         );
       }
-      await tx.license.update({ where: { id: 1 }, data: { seatBudget } });
+      // The budget's history (what the seat-usage report reads) is written with the change itself.
+      await this.license.setBudget({ seatBudget, previousBudget: license.seatBudget, actor }, tx);
       await this.audit.record(tx, {
         type: 'license.budget_changed',
         actor,
-        data: { from: license.seat_budget, to: seatBudget, force, seatsHeld: license.seats_held },
+        data: { from: license.seatBudget, to: seatBudget, force, seatsHeld: license.seatsHeld },
       });
     });
     return this.get();
+  }
+
+  /** The seat budget now and every change of it, oldest first. */
+  async budgetHistory(): Promise<BudgetHistory> {
+    const [license, changes] = await Promise.all([this.license.get(), this.license.budgetChanges()]);
+    return { seatBudget: license.seatBudget, changes };
   }
 }

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONFIG, type Config } from '../config/config.js';
-import { PrismaService, type Db } from '../database/prisma.service.js';
+import type { Tx } from '../database/transactions.js';
 import { longestReadMs, MetabaseApiClient, MetabaseApiError } from './metabase-api.client.js';
+import { OutboxRepository, type OutboxJob, type OutboxResult } from './outbox.repository.js';
 
 /** Room in a lease beyond its call's deadline, for the database round trips before and after the call. */
 const LEASE_MARGIN_MS = 5_000;
@@ -10,8 +11,7 @@ const MAX_ATTEMPTS = 50;
 /** Jobs one run takes on, one after another; the next run carries on. */
 const MAX_JOBS_PER_RUN = 20;
 
-/** A job as its worker claimed it: `attempts` after the claim identifies the claim. */
-type Job = { id: bigint; email: string; attempts: number };
+type Job = OutboxJob;
 
 /** What the outbox reads of the configuration (the CLI builds just this). */
 export interface OutboxConfig {
@@ -57,7 +57,7 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
   private running = false;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly jobs: OutboxRepository,
     private readonly scheduler: SchedulerRegistry,
     @Inject(CONFIG) private readonly config: OutboxConfig,
   ) {
@@ -76,9 +76,9 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
   }
 
   /** Queues the deactivation of a released seat's Metabase user, inside the release's transaction. */
-  async enqueue(tx: Db, jobs: { email: string; seatId: string; reason: string }[]): Promise<void> {
+  async enqueue(tx: Tx | undefined, jobs: { email: string; seatId: string; reason: string }[]): Promise<void> {
     if (jobs.length === 0) return;
-    await tx.metabaseOutbox.createMany({ data: jobs.map((job) => ({ action: 'deactivate-user', ...job })) });
+    await this.jobs.enqueue(jobs, tx);
   }
 
   /** Processes the due jobs once (the scheduled worker calls this; so can tests and the CLI). */
@@ -88,10 +88,7 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
     this.running = true;
     try {
       // A user who holds a seat again (in any tenant) must stay active: those jobs are skipped.
-      const skipped = await this.prisma.$executeRaw`
-        UPDATE metabase_outbox o SET status = 'skipped', outcome = 'the user holds a seat again', updated_at = now()
-        WHERE o.status = 'pending' AND o.next_attempt_at <= now()
-          AND EXISTS (SELECT 1 FROM seats s WHERE s.email = o.email)`;
+      const skipped = await this.jobs.skipSeated();
       run.skipped += skipped;
       // One job claimed at a time: no job waits out its lease behind the others of a batch.
       while (run.claimed < MAX_JOBS_PER_RUN) {
@@ -111,16 +108,8 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
   }
 
   /** Claims the next due job whose user holds no seat, leased for its first call (the lookup). */
-  private async claimNext(): Promise<Job | null> {
-    const [job] = await this.prisma.$queryRaw<Job[]>`
-      UPDATE metabase_outbox o
-      SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => ${this.leaseSeconds}), updated_at = now()
-      WHERE o.id = (
-        SELECT c.id FROM metabase_outbox c
-        WHERE c.status = 'pending' AND c.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM seats s WHERE s.email = c.email)
-        ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED)
-      RETURNING o.id, o.email, o.attempts`;
-    return job ?? null;
+  private claimNext(): Promise<Job | null> {
+    return this.jobs.claimNext(this.leaseSeconds);
   }
 
   /**
@@ -128,16 +117,7 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
    * holds no seat; otherwise says why not (a seated user's job is marked skipped here).
    */
   private async renewLease(job: Job): Promise<'renewed' | 'skipped' | 'cancelled' | 'takenOver'> {
-    // FOR UPDATE waits for a seat being taken (it cancels this job in the same transaction) and then reads the job as it left it.
-    const [state] = await this.prisma.$queryRaw<{ status: string; attempts: number; seated: boolean; renewed: boolean }[]>`
-      WITH job AS (
-        SELECT o.id, o.status, o.attempts, EXISTS (SELECT 1 FROM seats s WHERE s.email = o.email) AS seated
-        FROM metabase_outbox o WHERE o.id = ${job.id} FOR UPDATE),
-      renewed AS (
-        UPDATE metabase_outbox o SET next_attempt_at = now() + make_interval(secs => ${this.leaseSeconds}), updated_at = now()
-        FROM job WHERE o.id = job.id AND job.status = 'pending' AND job.attempts = ${job.attempts} AND NOT job.seated
-        RETURNING o.id)
-      SELECT job.status::text AS status, job.attempts, job.seated, EXISTS (SELECT 1 FROM renewed) AS renewed FROM job`;
+    const state = await this.jobs.renewLease(job, this.leaseSeconds);
     if (state?.renewed) return 'renewed';
     if (state && state.attempts !== job.attempts) return 'takenOver';
     if (!state || state.status !== 'pending') return 'cancelled';
@@ -145,18 +125,14 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
   }
 
   /** Writes the job's result if it is still this claim and still pending; false when it is not. */
-  private async finish(
-    job: Job,
-    data: { status: 'done' | 'skipped' | 'pending' | 'failed'; outcome?: string; lastError?: string | null; nextAttemptAt?: Date },
-  ): Promise<boolean> {
-    const { count } = await this.prisma.metabaseOutbox.updateMany({ where: { id: job.id, status: 'pending', attempts: job.attempts }, data });
-    return count === 1;
+  private finish(job: Job, data: OutboxResult): Promise<boolean> {
+    return this.jobs.finish(job, data);
   }
 
   /** Why a job is no longer this claim's to finish: another worker claimed it, or it was cancelled. */
   private async whyNotOurs(job: Job): Promise<'cancelled' | 'takenOver'> {
-    const current = await this.prisma.metabaseOutbox.findUnique({ where: { id: job.id }, select: { status: true, attempts: true } });
-    return current && current.attempts !== job.attempts ? 'takenOver' : 'cancelled';
+    const attempts = await this.jobs.attemptsOf(job.id);
+    return attempts !== null && attempts !== job.attempts ? 'takenOver' : 'cancelled';
   }
 
   private async process(job: Job, run: OutboxRun): Promise<void> {
@@ -197,9 +173,7 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
     }
   }
 
-  async counts(): Promise<{ pending: number; failed: number }> {
-    const rows = await this.prisma.metabaseOutbox.groupBy({ by: ['status'], _count: true, where: { status: { in: ['pending', 'failed'] } } });
-    const of = (status: string) => rows.find((r) => r.status === status)?._count ?? 0;
-    return { pending: of('pending'), failed: of('failed') };
+  counts(): Promise<{ pending: number; failed: number }> {
+    return this.jobs.counts();
   }
 }

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { LicenseModule } from '../license/license.module.js';
 import { ReportsController } from './reports.controller.js';
+import { SeatUsageRepository } from './seat-usage.repository.js';
 import { SeatUsageReports } from './seat-usage.service.js';
 
-@Module({ providers: [SeatUsageReports], controllers: [ReportsController], exports: [SeatUsageReports] })
+@Module({ imports: [LicenseModule], providers: [SeatUsageReports, SeatUsageRepository], controllers: [ReportsController], exports: [SeatUsageReports] })
 export class ReportsModule {}

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '../config/config.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { LicenseService } from '../license/license.service.js';
+import { SeatUsageRepository, type DailySeatHistory } from './seat-usage.repository.js';
 
 export interface SeatUsageRow {
   date: string;
@@ -26,43 +27,28 @@ const DAY_MS = 86_400_000;
 const isoDay = (date: Date) => date.toISOString().slice(0, 10);
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
-type Daily = { key: string; day: string; max_after: number; allocations: number; end_held: number };
-
 /**
  * The finance report, computed from the append-only seat history: per UTC day and tenant, the
- * peak seats held and the seat-days (seats held at any moment of that day). Both queries read
- * seat_events by its (tenant_id, at) and (at) indexes: a year for 10,000 tenants is two range scans.
+ * peak seats held and the seat-days (seats held at any moment of that day); the budget in force each
+ * day from the budget's own history (license_budget_changes).
  */
 @Injectable()
 export class SeatUsageReports {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly history: SeatUsageRepository,
+    private readonly license: LicenseService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   async build(from: Date, to: Date): Promise<SeatUsageReport> {
     const end = new Date(to.getTime() + DAY_MS);
-    const [tenantStart, tenantDaily, globalStart, globalDaily, tenants, budgets, license] = await Promise.all([
-      this.prisma.$queryRaw<{ key: string; held: number }[]>`
-        SELECT DISTINCT ON (tenant_id) tenant_id::text AS key, tenant_held_after AS held
-        FROM seat_events WHERE at < ${from} ORDER BY tenant_id, at DESC, id DESC`,
-      this.prisma.$queryRaw<Daily[]>`
-        SELECT tenant_id::text AS key, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
-               max(tenant_held_after) AS max_after,
-               count(*) FILTER (WHERE kind = 'allocated')::int AS allocations,
-               (array_agg(tenant_held_after ORDER BY at DESC, id DESC))[1] AS end_held
-        FROM seat_events WHERE at >= ${from} AND at < ${end} GROUP BY 1, 2`,
-      this.prisma.$queryRaw<{ held: number }[]>`
-        SELECT seats_held_after AS held FROM seat_events WHERE at < ${from} ORDER BY at DESC, id DESC LIMIT 1`,
-      this.prisma.$queryRaw<Daily[]>`
-        SELECT '' AS key, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
-               max(seats_held_after) AS max_after,
-               count(*) FILTER (WHERE kind = 'allocated')::int AS allocations,
-               (array_agg(seats_held_after ORDER BY at DESC, id DESC))[1] AS end_held
-        FROM seat_events WHERE at >= ${from} AND at < ${end} GROUP BY 1, 2`,
-      this.prisma.tenant.findMany({ select: { id: true, slug: true } }),
-      this.prisma.auditEvent.findMany({ where: { type: 'license.budget_changed' }, orderBy: { id: 'asc' }, select: { at: true, data: true } }),
-      this.prisma.license.findUniqueOrThrow({ where: { id: 1 } }),
+    const [tenantStart, tenantDaily, globalStart, globalDaily, tenants, budgets] = await Promise.all([
+      this.history.tenantsHeldBefore(from),
+      this.history.tenantDaily(from, end),
+      this.history.licenseHeldBefore(from),
+      this.history.licenseDaily(from, end),
+      this.history.tenantSlugs(),
+      this.license.budgetHistory(),
     ]);
 
     const days: string[] = [];
@@ -71,21 +57,21 @@ export class SeatUsageReports {
     const costOf = (seatDays: number) => (price === undefined ? undefined : round2(seatDays * price));
 
     /** Walks the days carrying the seats held from one day to the next. */
-    const walk = (startHeld: number, daily: Daily[]) => {
+    const walk = (startHeld: number, daily: DailySeatHistory[]) => {
       const byDay = new Map(daily.map((d) => [d.day, d]));
       let held = startHeld;
       return days.map((date) => {
         const d = byDay.get(date);
-        const peakSeats = Math.max(held, d?.max_after ?? 0);
+        const peakSeats = Math.max(held, d?.maxAfter ?? 0);
         const seatDays = held + (d?.allocations ?? 0);
-        if (d) held = d.end_held;
+        if (d) held = d.endHeld;
         return { date, peakSeats, seatDays };
       });
     };
 
     const slugOf = new Map(tenants.map((t) => [t.id, t.slug]));
     const startByTenant = new Map(tenantStart.map((r) => [r.key, r.held]));
-    const dailyByTenant = new Map<string, Daily[]>();
+    const dailyByTenant = new Map<string, DailySeatHistory[]>();
     for (const row of tenantDaily) dailyByTenant.set(row.key, [...(dailyByTenant.get(row.key) ?? []), row]);
     const tenantIds = [...new Set([...startByTenant.keys(), ...dailyByTenant.keys()])].sort((a, b) =>
       (slugOf.get(a) ?? a).localeCompare(slugOf.get(b) ?? b),
@@ -108,17 +94,17 @@ export class SeatUsageReports {
     }
     rows.sort((a, b) => a.date.localeCompare(b.date) || a.tenant.localeCompare(b.tenant));
 
-    // The budget in force at the end of each day, from the audited budget changes.
+    // The budget in force at the end of each day, from the budget's history; before its first entry,
+    // the budget that entry changed (or, for the initial budget, that budget itself).
     const budgetAt = (endOfDay: Date) => {
       let budget: number | undefined;
-      for (const change of budgets) {
-        const data = change.data as { from?: number; to?: number };
-        if (change.at < endOfDay) budget = data.to;
-        else return budget ?? data.from ?? license.seatBudget;
+      for (const change of budgets.changes) {
+        if (change.changedAt < endOfDay) budget = change.seatBudget;
+        else return budget ?? change.previousBudget ?? change.seatBudget;
       }
-      return budget ?? license.seatBudget;
+      return budget ?? budgets.seatBudget;
     };
-    const daily = walk(globalStart[0]?.held ?? 0, globalDaily).map((day) => ({
+    const daily = walk(globalStart, globalDaily).map((day) => ({
       ...day,
       budget: budgetAt(new Date(new Date(`${day.date}T00:00:00Z`).getTime() + DAY_MS)),
       ...(price !== undefined ? { cost: costOf(day.seatDays) } : {}),
@@ -134,7 +120,7 @@ export class SeatUsageReports {
       totals: {
         peakSeats: Math.max(0, ...daily.map((d) => d.peakSeats)),
         seatDays: totalSeatDays,
-        budget: license.seatBudget,
+        budget: budgets.seatBudget,
         peakOverBudgetDays: daily.filter((d) => d.peakSeats > d.budget).length,
         ...(price !== undefined ? { cost: costOf(totalSeatDays) } : {}),
       },

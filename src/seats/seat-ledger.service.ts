@@ -2,15 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
-import { PrismaService, type Db } from '../database/prisma.service.js';
+import { Transactions, type Tx } from '../database/transactions.js';
 import { DeactivationOutbox } from '../metabase/deactivation-outbox.service.js';
 import type { SeatAvailability } from '../policy/decide-embed.js';
+import type { HeldSeat, ReleasedSeat, Seat, SeatSelection } from './seat.js';
+import { SeatRepository } from './seat.repository.js';
 
-export interface HeldSeat {
-  id: string;
-  heldSince: Date;
-  lastUsedAt: Date;
-}
+export type { HeldSeat } from './seat.js';
 
 export type AcquireResult =
   | { outcome: 'held'; seat: HeldSeat }
@@ -30,8 +28,14 @@ export interface SeatView {
   lastUsedAt: string;
 }
 
-type SeatRow = { id: string; held_since: Date; last_used_at: Date };
-const toHeldSeat = (row: SeatRow): HeldSeat => ({ id: row.id, heldSince: row.held_since, lastUsedAt: row.last_used_at });
+const toView = (seat: Seat): SeatView => ({
+  id: seat.id,
+  tenant: seat.tenantSlug,
+  userId: seat.userId,
+  email: seat.email,
+  heldSince: seat.heldSince.toISOString(),
+  lastUsedAt: seat.lastUsedAt.toISOString(),
+});
 
 /** Seat transactions (releases) wait for their turn on the tenant and license rows rather than fail under load. */
 const TX_OPTIONS = { maxWait: 15_000, timeout: 15_000 };
@@ -48,7 +52,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 @Injectable()
 export class SeatLedger {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly seats: SeatRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditService,
     private readonly outbox: DeactivationOutbox,
   ) {}
@@ -70,54 +75,39 @@ export class SeatLedger {
     actor: string,
     options: { bindEmail: boolean },
   ): Promise<AcquireResult> {
-    type Acquired = SeatRow & { outcome: AcquireResult['outcome'] };
-    const [result] = await this.prisma.sql<Acquired>(
-      `SELECT outcome, seat_id AS id, held_since, last_used_at
-       FROM seat_ledger_acquire($1::uuid, $2, $3, $4, $5, $6, $7)`,
-      [tenant.id, tenant.slug, user.id, user.email, actor, options.bindEmail, LAST_USED_GRANULARITY_SECONDS],
-      'seat-acquire',
-    );
-    switch (result.outcome) {
-      case 'held':
-        return { outcome: 'held', seat: toHeldSeat(result) };
-      case 'allocated':
-        // The allocation committed without waiting for the disk: a synchronous commit now flushes it
-        // (the WAL is flushed in order) before any token is given for the seat.
-        await this.prisma.sql('SELECT txid_current()', [], 'seat-flush');
-        return { outcome: 'allocated', seat: toHeldSeat(result) };
-      default:
-        return { outcome: result.outcome };
-    }
+    const result = await this.seats.acquire(tenant, user, actor, options.bindEmail, LAST_USED_GRANULARITY_SECONDS);
+    // The allocation committed without waiting for the disk: a synchronous commit now flushes it
+    // (the WAL is flushed in order) before any token is given for the seat.
+    if (result.outcome === 'allocated') await this.seats.flush();
+    return result;
   }
 
   /** What acquire would find, without changing anything (for explain). */
   async availability(tenantId: string, userId: string): Promise<SeatAvailability> {
-    const [row] = await this.prisma.sql<{ held: boolean; seats_held: number; seat_cap: number | null; license_held: number; seat_budget: number }>(
-      `SELECT EXISTS (SELECT 1 FROM seats WHERE tenant_id = $1::uuid AND user_id = $2) AS held,
-              t.seats_held, t.seat_cap, l.seats_held AS license_held, l.seat_budget
-       FROM tenants t, license l WHERE t.id = $1::uuid AND l.id = 1`,
-      [tenantId, userId],
-      'seat-availability',
-    );
-    if (!row) return 'budget-exhausted';
-    if (row.held) return 'held';
-    if (row.seat_cap !== null && row.seats_held >= row.seat_cap) return 'cap-exhausted';
-    if (row.license_held >= row.seat_budget) return 'budget-exhausted';
+    const counts = await this.seats.counts(tenantId, userId);
+    if (!counts) return 'budget-exhausted';
+    if (counts.held) return 'held';
+    if (counts.seatCap !== null && counts.tenantSeatsHeld >= counts.seatCap) return 'cap-exhausted';
+    if (counts.licenseSeatsHeld >= counts.seatBudget) return 'budget-exhausted';
     return 'available';
+  }
+
+  /** Whether the user holds a seat in the tenant right now. */
+  holds(tenantId: string, userId: string): Promise<boolean> {
+    return this.seats.isHeld(tenantId, userId);
   }
 
   /** Releases one seat. Releasing an already released seat is a 404; two concurrent releases free it once. */
   async release(seatId: string, reason: string, actor: string): Promise<{ id: string; tenantId: string; userId: string }> {
     if (!UUID.test(seatId)) throw new ApiError(404, 'seat_not_found', 'seat not found');
-    return this.prisma.$transaction(async (tx) => {
-      const [owner] = await tx.$queryRaw<{ tenant_id: string; slug: string }[]>`
-        SELECT s.tenant_id, t.slug FROM seats s JOIN tenants t ON t.id = s.tenant_id WHERE s.id = ${seatId}::uuid`;
+    return this.transactions.run(async (tx) => {
+      const owner = await this.seats.tenantOf(seatId, tx);
       if (!owner) throw new ApiError(404, 'seat_not_found', 'seat not found');
-      await tx.$queryRaw`SELECT id FROM tenants WHERE id = ${owner.tenant_id}::uuid FOR UPDATE`;
-      const released = await this.deleteSeats(tx, owner.tenant_id, reason, actor, { seatId });
+      await this.seats.lockTenant(owner.tenantId, tx);
+      const released = await this.deleteSeats(tx, owner.tenantId, reason, actor, { seatId });
       if (released.length === 0) throw new ApiError(404, 'seat_not_found', 'seat not found');
-      await this.audit.record(tx, { type: 'seat.released', actor, tenantSlug: owner.slug, data: { seatId, userId: released[0].user_id, reason } });
-      return { id: released[0].id, tenantId: owner.tenant_id, userId: released[0].user_id };
+      await this.audit.record(tx, { type: 'seat.released', actor, tenantSlug: owner.tenantSlug, data: { seatId, userId: released[0].userId, reason } });
+      return { id: released[0].id, tenantId: owner.tenantId, userId: released[0].userId };
     }, TX_OPTIONS);
   }
 
@@ -125,7 +115,7 @@ export class SeatLedger {
    * Releases every seat of a tenant, inside the caller's transaction, which must already hold the
    * tenant row (it has just updated it). Returns how many seats were released.
    */
-  async releaseAllOfTenant(tx: Db, tenantId: string, reason: string, actor: string): Promise<number> {
+  async releaseAllOfTenant(tx: Tx, tenantId: string, reason: string, actor: string): Promise<number> {
     return (await this.deleteSeats(tx, tenantId, reason, actor, 'all')).length;
   }
 
@@ -134,38 +124,24 @@ export class SeatLedger {
    * caller's transaction, which holds the tenant row; moves the counters, writes one immutable event
    * per seat and queues each user's Metabase deactivation.
    */
-  private async deleteSeats(tx: Db, tenantId: string, reason: string, actor: string, which: { seatId: string } | { idleSince: Date } | 'all') {
-    type Deleted = { id: string; user_id: string; email: string; held_since: Date; last_used_at: Date };
-    const deleted =
-      which === 'all'
-        ? await tx.$queryRaw<Deleted[]>`
-            DELETE FROM seats WHERE tenant_id = ${tenantId}::uuid RETURNING id, user_id, email, held_since, last_used_at`
-        : 'seatId' in which
-          ? await tx.$queryRaw<Deleted[]>`
-              DELETE FROM seats WHERE id = ${which.seatId}::uuid AND tenant_id = ${tenantId}::uuid
-              RETURNING id, user_id, email, held_since, last_used_at`
-          : await tx.$queryRaw<Deleted[]>`
-              DELETE FROM seats WHERE tenant_id = ${tenantId}::uuid AND last_used_at < ${which.idleSince}
-              RETURNING id, user_id, email, held_since, last_used_at`;
+  private async deleteSeats(tx: Tx, tenantId: string, reason: string, actor: string, which: SeatSelection): Promise<ReleasedSeat[]> {
+    const deleted = await this.seats.deleteSeats(tenantId, which, tx);
     const n = deleted.length;
     if (n === 0) return deleted;
-    const [tenant] = await tx.$queryRaw<{ seats_held: number }[]>`
-      UPDATE tenants SET seats_held = seats_held - ${n} WHERE id = ${tenantId}::uuid RETURNING seats_held`;
-    const [license] = await tx.$queryRaw<{ seats_held: number; seat_budget: number }[]>`
-      UPDATE license SET seats_held = seats_held - ${n} WHERE id = 1 RETURNING seats_held, seat_budget`;
+    const after = await this.seats.decrementCounters(tenantId, n, tx);
     // One immutable event per seat; the counters after each are those of the releases applied one by one.
     const events = deleted.map((seat, i) => ({
       seatId: seat.id,
       tenantId,
-      userId: seat.user_id,
+      userId: seat.userId,
       kind: 'released' as const,
       reason,
       actor,
-      seatsHeldAfter: license.seats_held + (n - 1 - i),
-      tenantHeldAfter: tenant.seats_held + (n - 1 - i),
-      seatBudget: license.seat_budget,
+      seatsHeldAfter: after.licenseSeatsHeld + (n - 1 - i),
+      tenantHeldAfter: after.tenantSeatsHeld + (n - 1 - i),
+      seatBudget: after.seatBudget,
     }));
-    await tx.seatEvent.createMany({ data: events });
+    await this.seats.appendEvents(events, tx);
     await this.outbox.enqueue(tx, deleted.map((seat) => ({ email: seat.email, seatId: seat.id, reason })));
     return deleted;
   }
@@ -177,80 +153,56 @@ export class SeatLedger {
    */
   async reclaim(idleDays: number, dryRun: boolean, actor: string, now = new Date()) {
     const cutoff = new Date(now.getTime() - idleDays * 86_400_000);
-    const idle = await this.prisma.seat.findMany({
-      where: { lastUsedAt: { lt: cutoff } },
-      orderBy: [{ tenantId: 'asc' }, { lastUsedAt: 'asc' }],
-      include: { tenant: { select: { slug: true } } },
-    });
-    const view = (seat: (typeof idle)[number]) => ({
-      id: seat.id,
-      tenant: seat.tenant.slug,
-      userId: seat.userId,
-      email: seat.email,
-      heldSince: seat.heldSince.toISOString(),
-      lastUsedAt: seat.lastUsedAt.toISOString(),
-    });
-    if (dryRun) return { idleDays, dryRun, cutoff: cutoff.toISOString(), count: idle.length, seats: idle.map(view) };
+    const idle = await this.seats.findIdle(cutoff);
+    if (dryRun) return { idleDays, dryRun, cutoff: cutoff.toISOString(), count: idle.length, seats: idle.map(toView) };
 
     const released: SeatView[] = [];
-    for (const [tenantId, slug] of new Map(idle.map((seat) => [seat.tenantId, seat.tenant.slug]))) {
-      const seats = await this.prisma.$transaction(async (tx) => {
-        await tx.$queryRaw`SELECT id FROM tenants WHERE id = ${tenantId}::uuid FOR UPDATE`;
+    for (const [tenantId, slug] of new Map(idle.map((seat) => [seat.tenantId, seat.tenantSlug]))) {
+      const seats = await this.transactions.run(async (tx) => {
+        await this.seats.lockTenant(tenantId, tx);
         const deleted = await this.deleteSeats(tx, tenantId, 'idle', actor, { idleSince: cutoff });
         if (deleted.length) {
           await this.audit.record(tx, { type: 'seats.reclaimed', actor, tenantSlug: slug, data: { idleDays, released: deleted.length } });
         }
         return deleted;
       }, TX_OPTIONS);
-      released.push(
-        ...seats.map((seat) => ({
-          id: seat.id,
-          tenant: slug,
-          userId: seat.user_id,
-          email: seat.email,
-          heldSince: seat.held_since.toISOString(),
-          lastUsedAt: seat.last_used_at.toISOString(),
-        })),
-      );
+      released.push(...seats.map((seat) => toView({ ...seat, tenantId, tenantSlug: slug })));
     }
     return { idleDays, dryRun, cutoff: cutoff.toISOString(), count: released.length, seats: released };
   }
 
   /** Every seat held, with its email: what Metabase should have as active users. */
   async allHeld(): Promise<{ id: string; tenant: string; userId: string; email: string }[]> {
-    const seats = await this.prisma.seat.findMany({ include: { tenant: { select: { slug: true } } }, orderBy: { heldSince: 'asc' } });
-    return seats.map((seat) => ({ id: seat.id, tenant: seat.tenant.slug, userId: seat.userId, email: seat.email }));
+    const seats = await this.seats.findAll();
+    return seats.map((seat) => ({ id: seat.id, tenant: seat.tenantSlug, userId: seat.userId, email: seat.email }));
   }
 
-  async list(filter: { tenantId?: string; limit: number; cursor?: string }): Promise<Page<SeatView>> {
+  /** Seats held, oldest first, a page at a time; of one tenant (by slug, 404 when unknown) when given. */
+  async list(filter: { tenant?: string; limit: number; cursor?: string }): Promise<Page<SeatView>> {
+    let tenantId: string | undefined;
+    if (filter.tenant) {
+      const id = await this.seats.tenantIdOf(filter.tenant);
+      if (!id) throw new ApiError(404, 'tenant_not_found', `tenant '${filter.tenant}' not found`);
+      tenantId = id;
+    }
     const after = decodeCursor(filter.cursor, (value) => {
       const [time, id] = value.split('|');
       return UUID.test(id ?? '') && !Number.isNaN(Date.parse(time));
     });
     const [afterTime, afterId] = after?.split('|') ?? [];
-    const rows = await this.prisma.seat.findMany({
-      where: {
-        tenantId: filter.tenantId,
-        ...(afterTime
-          ? { OR: [{ heldSince: { gt: new Date(afterTime) } }, { heldSince: new Date(afterTime), id: { gt: afterId } }] }
-          : {}),
-      },
-      orderBy: [{ heldSince: 'asc' }, { id: 'asc' }],
+    const rows = await this.seats.list({
+      tenantId,
+      after: afterTime ? { heldSince: new Date(afterTime), id: afterId } : undefined,
       take: filter.limit + 1,
-      include: { tenant: { select: { slug: true } } },
     });
-    return toPage(
-      rows,
-      filter.limit,
-      (row) => `${row.heldSince.toISOString()}|${row.id}`,
-      (row) => ({
-        id: row.id,
-        tenant: row.tenant.slug,
-        userId: row.userId,
-        email: row.email,
-        heldSince: row.heldSince.toISOString(),
-        lastUsedAt: row.lastUsedAt.toISOString(),
-      }),
-    );
+    return toPage(rows, filter.limit, (row) => `${row.heldSince.toISOString()}|${row.id}`, toView);
+  }
+
+  /**
+   * Runs `work` if no other instance is running a reclamation (a transaction-scoped advisory lock,
+   * held while `work` runs); null when another holds it.
+   */
+  async whileReclaimLocked<T>(work: () => Promise<T>, options: { maxWait: number; timeout: number }): Promise<T | null> {
+    return this.transactions.run(async (tx) => ((await this.seats.tryLockReclaim(tx)) ? work() : null), options);
   }
 }

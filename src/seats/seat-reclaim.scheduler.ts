@@ -1,8 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONFIG, type Config } from '../config/config.js';
-import { ADVISORY_LOCK_KEYS } from '../database/advisory-locks.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { SeatLedger } from './seat-ledger.service.js';
 
 /**
@@ -14,7 +12,6 @@ export class SeatReclaimScheduler implements OnApplicationBootstrap {
   private readonly logger = new Logger('SeatReclaimScheduler');
 
   constructor(
-    private readonly prisma: PrismaService,
     private readonly ledger: SeatLedger,
     private readonly scheduler: SchedulerRegistry,
     @Inject(CONFIG) private readonly config: Config,
@@ -30,10 +27,8 @@ export class SeatReclaimScheduler implements OnApplicationBootstrap {
   /** Runs one reclamation if no other instance is running one; null when another held the lock. */
   async runOnce(): Promise<{ count: number } | null> {
     try {
-      return await this.prisma.$transaction(
-        async (tx) => {
-          const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEYS.seatReclaim}) AS locked`;
-          if (!locked) return null;
+      return await this.ledger.whileReclaimLocked(
+        async () => {
           const result = await this.ledger.reclaim(this.config.reclaim.idleDays, false, 'scheduler');
           if (result.count) this.logger.log(`released ${result.count} seats idle for ${result.idleDays} days`);
           return { count: result.count };

@@ -4,11 +4,9 @@ import { z } from 'zod';
 import { actorOf, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { Roles } from '../auth/roles.decorator.js';
-import { ApiError } from '../common/api-error.js';
 import { ApiBodyFrom, ApiQueryFrom } from '../common/openapi.js';
 import { pageQuery } from '../common/pagination.js';
 import { validBody, validQuery } from '../common/zod-validation.pipe.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { slugSchema } from '../tenants/tenant.dto.js';
 import { SeatLedger } from './seat-ledger.service.js';
 
@@ -23,23 +21,14 @@ const reclaimSchema = z.strictObject({
 @ApiBearerAuth()
 @Controller('v1/seats')
 export class SeatsController {
-  constructor(
-    private readonly ledger: SeatLedger,
-    private readonly prisma: PrismaService,
-  ) {}
+  constructor(private readonly ledger: SeatLedger) {}
 
   @Get()
   @Roles('admin', 'finance')
   @ApiOperation({ summary: 'Seats held, with heldSince and lastUsedAt; ?tenant= narrows to one tenant' })
   @ApiQueryFrom(seatsQuery)
-  async list(@Query(validQuery(seatsQuery)) query: z.output<typeof seatsQuery>) {
-    let tenantId: string | undefined;
-    if (query.tenant) {
-      const tenant = await this.prisma.tenant.findUnique({ where: { slug: query.tenant }, select: { id: true } });
-      if (!tenant) throw new ApiError(404, 'tenant_not_found', `tenant '${query.tenant}' not found`);
-      tenantId = tenant.id;
-    }
-    return this.ledger.list({ tenantId, limit: query.limit, cursor: query.cursor });
+  list(@Query(validQuery(seatsQuery)) query: z.output<typeof seatsQuery>) {
+    return this.ledger.list({ tenant: query.tenant, limit: query.limit, cursor: query.cursor });
   }
 
   @Post('reclaim')

@@ -3,7 +3,6 @@ export const normalizeEmail = (email: string) => email.normalize('NFKC').trim().
 
 /** The email aliasing schemes an admin may set on a tenant (PATCH ssoEmailAlias). */
 export const SSO_EMAIL_ALIASES = ['plus-tenant'] as const;
-export type SsoEmailAlias = (typeof SSO_EMAIL_ALIASES)[number];
 
 /**
  * The email a tenant's SSO user gets in Metabase. With "plus-tenant", ana@x.example in tenant acme

@@ -3,11 +3,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { CONFIG, type Config } from '../config/config.js';
-import { PrismaService } from '../database/prisma.service.js';
-import type { Tenant } from '../generated/prisma/client.js';
-import { SsoTokenMinter, ssoLoginUrl, type MintedToken } from '../metabase/metabase-tokens.js';
+import type { Tenant } from '../tenants/tenant.js';
+import { type MintedToken, type SsoIdentity } from '../metabase/metabase-tokens.js';
+import { MetabaseTokens } from '../metabase/metabase-tokens.service.js';
 import { SeatLedger, type AcquireResult } from '../seats/seat-ledger.service.js';
+import { TenantsService } from '../tenants/tenants.service.js';
 import { ssoEmailFor } from './sso-email.js';
+import { SsoLaunchRepository } from './sso-launch.repository.js';
 
 /** A seat outcome once the identity is settled (conflicts are thrown as 409). */
 export type SeatOutcome = Exclude<AcquireResult, { outcome: 'identity-conflict' | 'identity-retry' }>;
@@ -31,18 +33,17 @@ const LAUNCH_ID = /^[A-Za-z0-9_-]{43}$/;
  */
 @Injectable()
 export class SsoService {
-  private readonly minter: SsoTokenMinter;
   /** Bindings never change once made: a confirmed (email, tenant) needs no second look. */
   private readonly bound = new Map<string, string>();
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
-    private readonly prisma: PrismaService,
+    private readonly launches: SsoLaunchRepository,
     private readonly audit: AuditService,
     private readonly seats: SeatLedger,
-  ) {
-    this.minter = new SsoTokenMinter(config.metabase.jwtSharedSecret);
-  }
+    private readonly tenants: TenantsService,
+    private readonly tokens: MetabaseTokens,
+  ) {}
 
   /** The email this tenant's user has in Metabase (normalized, aliased when the tenant says so). */
   emailFor(tenant: Tenant, email: string): string {
@@ -81,33 +82,40 @@ export class SsoService {
     return [...new Set([...base, ...(this.config.groups.byRole[role] ?? [])])];
   }
 
+  /** What the user's SSO token says: the tenant's email, groups and attributes (never the request's). */
+  identityFor(tenant: Tenant, user: SsoUser): SsoIdentity {
+    return {
+      email: this.emailFor(tenant, user.email),
+      firstName: user.firstName || undefined,
+      lastName: user.lastName || undefined,
+      groups: this.groupsFor(tenant, user.role),
+      customerId: tenant.customerId ?? undefined,
+      attributes: tenant.attributes as Record<string, string | number | boolean>,
+      metabaseTenant: this.config.metabaseTenants ? tenant.slug : undefined,
+    };
+  }
+
   /** A fresh SSO token for the user (iat now, its own jti). */
   mint(tenant: Tenant, user: SsoUser, now = new Date()): MintedToken {
-    return this.minter.mint(
-      {
-        email: this.emailFor(tenant, user.email),
-        firstName: user.firstName || undefined,
-        lastName: user.lastName || undefined,
-        groups: this.groupsFor(tenant, user.role),
-        customerId: tenant.customerId ?? undefined,
-        attributes: tenant.attributes as Record<string, string | number | boolean>,
-        metabaseTenant: this.config.metabaseTenants ? tenant.slug : undefined,
-      },
-      now,
-      this.config.metabase.ssoTokenTtlSeconds,
-    );
+    return this.tokens.ssoToken(this.identityFor(tenant, user), now);
   }
+
 
   /** A one-time launch link: `{PUBLIC_URL}/v1/launch/{id}`, 60 s, usable once. */
   async createLaunch(tenant: Tenant, user: SsoUser, returnTo: string): Promise<{ url: string; expiresAt: Date }> {
     const id = randomBytes(32).toString('base64url');
     const expiresAt = new Date(Date.now() + LAUNCH_TTL_SECONDS * 1000);
-    await this.prisma.sql(
-      `INSERT INTO sso_launches (id_hash, tenant_id, user_id, email, first_name, last_name, role, return_to, expires_at)
-       VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9)`,
-      [sha256(id), tenant.id, user.id, user.email, user.firstName ?? null, user.lastName ?? null, user.role, returnTo, expiresAt],
-      'sso-launch-create',
-    );
+    await this.launches.create({
+      idHash: sha256(id),
+      tenantId: tenant.id,
+      userId: user.id,
+      email: user.email,
+      firstName: user.firstName ?? null,
+      lastName: user.lastName ?? null,
+      role: user.role,
+      returnTo,
+      expiresAt,
+    });
     return { url: `${this.config.publicUrl}/v1/launch/${id}`, expiresAt };
   }
 
@@ -117,16 +125,11 @@ export class SsoService {
    */
   async redeemLaunch(id: string): Promise<string> {
     const idHash = LAUNCH_ID.test(id) ? sha256(id) : null;
-    const [launch] = idHash
-      ? await this.prisma.$queryRaw<{ tenant_id: string; user_id: string; email: string; first_name: string | null; last_name: string | null; role: string; return_to: string }[]>`
-          UPDATE sso_launches SET used_at = now()
-          WHERE id_hash = ${idHash} AND used_at IS NULL AND expires_at > now()
-          RETURNING tenant_id::text, user_id, email, first_name, last_name, role, return_to`
-      : [];
+    const launch = idHash ? await this.launches.redeem(idHash) : null;
     if (!launch) {
-      const existing = idHash ? await this.prisma.ssoLaunch.findUnique({ where: { idHash } }) : null;
+      const existing = idHash ? await this.launches.find(idHash) : null;
       const problem = !existing ? 'unknown' : existing.usedAt ? 'replayed' : 'expired';
-      await this.audit.record(this.prisma, {
+      await this.audit.record(undefined, {
         type: `launch.${problem}`,
         actor: 'browser',
         data: existing ? { userId: existing.userId, tenantId: existing.tenantId } : {},
@@ -134,19 +137,19 @@ export class SsoService {
       if (!existing) throw new ApiError(404, 'launch_not_found', 'no such launch link');
       throw new ApiError(410, existing.usedAt ? 'launch_used' : 'launch_expired', existing.usedAt ? 'this launch link was already used' : 'this launch link has expired');
     }
-    const tenant = await this.prisma.tenant.findUnique({ where: { id: launch.tenant_id } });
-    const seat = await this.prisma.seat.findUnique({ where: { tenantId_userId: { tenantId: launch.tenant_id, userId: launch.user_id } } });
-    if (!tenant || tenant.status !== 'active' || tenant.tier !== 'drill' || !seat) {
+    const tenant = await this.tenants.findById(launch.tenantId);
+    const seated = await this.seats.holds(launch.tenantId, launch.userId);
+    if (!tenant || tenant.status !== 'active' || tenant.tier !== 'drill' || !seated) {
       throw new ApiError(410, 'launch_revoked', 'the seat or the tenant’s drill-through tier was withdrawn since this link was made');
     }
     const user: SsoUser = {
-      id: launch.user_id,
+      id: launch.userId,
       email: launch.email,
-      firstName: launch.first_name ?? undefined,
-      lastName: launch.last_name ?? undefined,
+      firstName: launch.firstName ?? undefined,
+      lastName: launch.lastName ?? undefined,
       role: launch.role === 'analyst' ? 'analyst' : 'viewer',
     };
     const minted = this.mint(tenant, user);
-    return ssoLoginUrl(this.config.metabase.siteUrl, minted.token, launch.return_to);
+    return this.tokens.ssoLoginUrl(minted.token, launch.returnTo);
   }
 }
