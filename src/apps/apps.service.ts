@@ -8,8 +8,10 @@ import { AuditService } from '../audit/audit.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { Transactions } from '../database/transactions.js';
 import { slugSchema } from '../tenants/tenant.dto.js';
+import { TenantsService } from '../tenants/tenants.service.js';
+import { AppRepository } from './app.repository.js';
 
 export const createAppSchema = z.strictObject({
   name: text({ max: 200, min: 1, trim: true }),
@@ -25,7 +27,9 @@ export class AppsService {
   private readonly scope: EpochCache<string, boolean>;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly apps: AppRepository,
+    private readonly transactions: Transactions,
+    private readonly tenants: TenantsService,
     private readonly keys: ApiKeysService,
     private readonly audit: AuditService,
     caches: Caches,
@@ -36,15 +40,13 @@ export class AppsService {
   /** Creates a host app scoped to some tenants (or all) and its first API key, shown once. */
   async create(input: CreateAppInput, actor: string) {
     const slugs = input.tenants === '*' ? [] : [...new Set(input.tenants)];
-    return this.prisma.$transaction(async (tx) => {
-      const tenants = slugs.length ? await tx.tenant.findMany({ where: { slug: { in: slugs } }, select: { id: true, slug: true } }) : [];
+    return this.transactions.run(async (tx) => {
+      const tenants = slugs.length ? await this.tenants.findIdsBySlugs(slugs, tx) : [];
       const missing = slugs.filter((slug) => !tenants.some((t) => t.slug === slug));
       if (missing.length) throw new ApiError(400, 'unknown_tenants', `no such tenants: ${missing.join(', ')}`);
       const id = `app_${randomBytes(12).toString('hex')}`;
-      await tx.app.create({
-        data: { id, name: input.name, allTenants: input.tenants === '*', tenants: { create: tenants.map((t) => ({ tenantId: t.id })) } },
-      });
-      const key = await this.keys.create(tx, { role: 'app', name: input.name, appId: id });
+      await this.apps.create({ id, name: input.name, allTenants: input.tenants === '*', tenantIds: tenants.map((t) => t.id) }, tx);
+      const key = await this.keys.create({ role: 'app', name: input.name, appId: id }, tx);
       await this.audit.record(tx, { type: 'app.created', actor, data: { id, name: input.name, tenants: input.tenants, keyId: key.id } });
       return { id, name: input.name, tenants: input.tenants === '*' ? '*' : slugs, keyId: key.id, apiKey: key.apiKey };
     });
@@ -55,9 +57,6 @@ export class AppsService {
     if (principal.role !== 'app' || !principal.appId) return principal.role === 'admin';
     if (principal.allTenants) return true;
     const appId = principal.appId;
-    return this.scope.getOrLoad(
-      `${appId}:${tenantId}`,
-      async () => (await this.prisma.sql('SELECT 1 FROM app_tenants WHERE app_id = $1 AND tenant_id = $2::uuid', [appId, tenantId], 'app-scope')).length > 0,
-    );
+    return this.scope.getOrLoad(`${appId}:${tenantId}`, () => this.apps.isScopedTo(appId, tenantId));
   }
 }

@@ -4,7 +4,9 @@ import { AuditService } from '../audit/audit.service.js';
 import { Caches } from '../cache/caches.service.js';
 import { ApiError } from '../common/api-error.js';
 import { EpochCache } from '../cache/epoch-cache.js';
-import { PrismaService, type Db } from '../database/prisma.service.js';
+import { Transactions, type Tx } from '../database/transactions.js';
+import type { KeyCredentials } from './api-key.js';
+import { ApiKeyRepository } from './api-key.repository.js';
 import type { Principal, Role } from './principal.js';
 
 /**
@@ -29,15 +31,14 @@ export interface CreatedKey {
   apiKey: string;
 }
 
-type KeyRow = { id: string; role: Role; name: string; appId: string | null; allTenants: boolean; secretHash: Buffer; revokedAt: Date | null; expiresAt: Date | null };
-
 @Injectable()
 export class ApiKeysService {
   /** Key rows by id: a revocation elsewhere is honoured here within CACHE_TTL_MS (see Caches). */
-  private readonly cache: EpochCache<string, KeyRow | null>;
+  private readonly cache: EpochCache<string, KeyCredentials | null>;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly keys: ApiKeyRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditService,
     @Optional() caches?: Caches,
   ) {
@@ -47,8 +48,8 @@ export class ApiKeysService {
 
   /** Creates an admin or finance key and its audit entry (the API and the CLI both call this). */
   async issue(input: { role: 'admin' | 'finance'; name: string }, actor: string): Promise<CreatedKey> {
-    return this.prisma.$transaction(async (tx) => {
-      const key = await this.create(tx, input);
+    return this.transactions.run(async (tx) => {
+      const key = await this.create(input, tx);
       await this.audit.record(tx, { type: 'key.created', actor, data: { id: key.id, role: input.role, name: input.name } });
       return key;
     });
@@ -57,8 +58,8 @@ export class ApiKeysService {
   /** Rotates a key with its audit entry; 404 when there is no active key with this id. */
   async rotateKey(id: string, overlapSeconds: number, actor: string): Promise<CreatedKey & { previousKeyExpiresAt: string }> {
     return this.cache.invalidating([id], () =>
-      this.prisma.$transaction(async (tx) => {
-        const rotated = await this.rotate(tx, id, overlapSeconds, new Date());
+      this.transactions.run(async (tx) => {
+        const rotated = await this.rotate(id, overlapSeconds, new Date(), tx);
         if (!rotated) throw new ApiError(404, 'key_not_found', 'no active key with this id');
         await this.audit.record(tx, { type: 'key.rotated', actor, data: { id, newId: rotated.id, previousKeyExpiresAt: rotated.previousKeyExpiresAt } });
         return rotated;
@@ -69,10 +70,10 @@ export class ApiKeysService {
   /** Revokes a key, or every key of an app given its id, with the audit entry; 404 or 409 when there is nothing to revoke. */
   async revokeKey(id: string, actor: string): Promise<number> {
     return this.cache.invalidating('all', () =>
-      this.prisma.$transaction(async (tx) => {
-        const count = await this.revoke(tx, id, new Date());
+      this.transactions.run(async (tx) => {
+        const count = await this.revoke(id, new Date(), tx);
         if (count === 0) {
-          if (await this.exists(tx, id)) throw new ApiError(409, 'key_already_revoked', 'the key is already revoked');
+          if (await this.keys.existsForKeyOrApp(id, tx)) throw new ApiError(409, 'key_already_revoked', 'the key is already revoked');
           throw new ApiError(404, 'key_not_found', 'key not found');
         }
         await this.audit.record(tx, { type: 'key.revoked', actor, data: { id, revoked: count } });
@@ -81,13 +82,14 @@ export class ApiKeysService {
     );
   }
 
-  /** Creates a key; the returned apiKey is the only time its secret exists outside the caller. */
-  async create(db: Db, input: { role: Role; name: string; appId?: string }): Promise<CreatedKey> {
+  /**
+   * Creates a key (in the caller's transaction when given one); the returned apiKey is the only
+   * time its secret exists outside the caller.
+   */
+  async create(input: { role: Role; name: string; appId?: string }, tx?: Tx): Promise<CreatedKey> {
     const id = randomId();
     const secret = randomBytes(32).toString('base64url');
-    await db.apiKey.create({
-      data: { id, role: input.role, name: input.name, appId: input.appId ?? null, secretHash: sha256(secret) },
-    });
+    await this.keys.create({ id, role: input.role, name: input.name, appId: input.appId ?? null, secretHash: sha256(secret) }, tx);
     return { id, apiKey: `egk_${id}_${secret}` };
   }
 
@@ -96,16 +98,7 @@ export class ApiKeysService {
     const match = KEY_PATTERN.exec(presented);
     if (!match) return null;
     const [, id, secret] = match;
-    const key = await this.cache.getOrLoad(id, async () => {
-      const [row] = await this.prisma.sql<KeyRow>(
-        `SELECT k.id, k.role::text AS role, k.name, k.app_id AS "appId", coalesce(a.all_tenants, false) AS "allTenants",
-                k.secret_hash AS "secretHash", k.revoked_at AS "revokedAt", k.expires_at AS "expiresAt"
-         FROM api_keys k LEFT JOIN apps a ON a.id = k.app_id WHERE k.id = $1`,
-        [id],
-        'api-key-by-id',
-      );
-      return row ?? null;
-    });
+    const key = await this.cache.getOrLoad(id, () => this.keys.findCredentials(id));
     if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date())) return null;
     const given = sha256(secret);
     if (key.secretHash.length !== given.length || !timingSafeEqual(key.secretHash, given)) return null;
@@ -122,27 +115,22 @@ export class ApiKeysService {
    * Revokes a key, or every key of an app when given an app id, in the caller's transaction, which
    * must run inside invalidating('all') (revokeKey does). Returns how many were revoked.
    */
-  private async revoke(db: Db, id: string, at: Date): Promise<number> {
-    const byKey = await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: at } });
-    if (byKey.count > 0) return byKey.count;
-    const byApp = await db.apiKey.updateMany({ where: { appId: id, revokedAt: null }, data: { revokedAt: at } });
-    return byApp.count;
+  private async revoke(id: string, at: Date, tx: Tx): Promise<number> {
+    const byKey = await this.keys.revoke(id, at, tx);
+    if (byKey > 0) return byKey;
+    return this.keys.revokeAllOfApp(id, at, tx);
   }
 
   /**
    * Rotates a key: a new key with the same role, name and app, while the old one keeps working for
    * the overlap window (so callers can switch without downtime), then stops.
    */
-  private async rotate(db: Db, id: string, overlapSeconds: number, now: Date): Promise<(CreatedKey & { previousKeyExpiresAt: string }) | null> {
-    const old = await db.apiKey.findUnique({ where: { id } });
+  private async rotate(id: string, overlapSeconds: number, now: Date, tx: Tx): Promise<(CreatedKey & { previousKeyExpiresAt: string }) | null> {
+    const old = await this.keys.findById(id, tx);
     if (!old || old.revokedAt || (old.expiresAt && old.expiresAt <= now)) return null;
     const expiresAt = new Date(now.getTime() + overlapSeconds * 1000);
-    await db.apiKey.update({ where: { id }, data: { expiresAt: old.expiresAt && old.expiresAt < expiresAt ? old.expiresAt : expiresAt } });
-    const created = await this.create(db, { role: old.role, name: old.name, appId: old.appId ?? undefined });
+    await this.keys.setExpiry(id, old.expiresAt && old.expiresAt < expiresAt ? old.expiresAt : expiresAt, tx);
+    const created = await this.create({ role: old.role, name: old.name, appId: old.appId ?? undefined }, tx);
     return { ...created, previousKeyExpiresAt: expiresAt.toISOString() };
-  }
-
-  private async exists(db: Db, id: string): Promise<boolean> {
-    return (await db.apiKey.count({ where: { OR: [{ id }, { appId: id }] } })) > 0;
   }
 }

@@ -4,12 +4,13 @@ import { CacheModule } from '../cache/cache.module.js';
 import { RateLimitsModule } from '../rate-limits/rate-limits.module.js';
 import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard } from './api-key.guard.js';
+import { ApiKeyRepository } from './api-key.repository.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { KeysController } from './keys.controller.js';
 
 @Module({
   imports: [AuditModule, CacheModule, RateLimitsModule],
-  providers: [ApiKeysService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  providers: [ApiKeyRepository, ApiKeysService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
   controllers: [KeysController],
   exports: [ApiKeysService],
 })

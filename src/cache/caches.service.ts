@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { CONFIG, type Config } from '../config/config.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { CacheEpochRepository } from './cache-epoch.repository.js';
 import { EpochCache } from './epoch-cache.js';
 
 /**
@@ -24,7 +24,7 @@ export class Caches implements OnModuleInit, OnModuleDestroy {
   private failing = false;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly epochs: CacheEpochRepository,
     private readonly metrics: MetricsService,
     @Inject(CONFIG) config: Pick<Config, 'cacheTtlMs'>,
   ) {
@@ -44,10 +44,10 @@ export class Caches implements OnModuleInit, OnModuleDestroy {
 
   async refresh(): Promise<void> {
     const startedAt = Date.now();
-    const [row] = await this.prisma.sql<{ epoch: string }>('SELECT epoch::text AS epoch FROM cache_epoch WHERE id = 1', [], 'cache-epoch');
-    if (!row) throw new Error('the cache_epoch row is missing');
+    const epoch = await this.epochs.current();
+    if (epoch === null) throw new Error('the cache_epoch row is missing');
     if (startedAt > this.epochReadAt) {
-      this.epoch = row.epoch;
+      this.epoch = epoch;
       this.epochReadAt = startedAt;
     }
   }

@@ -1,11 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service.js';
 import type { Principal } from '../auth/principal.js';
 import { actorOf } from '../auth/principal.js';
 import { ApiError } from '../common/api-error.js';
-import { CONFIG, type Config } from '../config/config.js';
-import type { Resource, Tenant } from '../generated/prisma/client.js';
-import { GuestTokenMinter, guestEmbedUrl, ssoLoginUrl, ssoReturnPath, type EmbedTarget } from '../metabase/metabase-tokens.js';
+import type { Resource } from '../resources/resource.js';
+import type { Tenant } from '../tenants/tenant.js';
+import { ssoReturnPath, type EmbedTarget } from '../metabase/metabase-tokens.js';
+import { MetabaseTokens } from '../metabase/metabase-tokens.service.js';
 import { decideEmbed, publicDecision, type Decision, type SeatAvailability } from '../policy/decide-embed.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
@@ -22,8 +23,10 @@ interface Subject {
   resource: Resource | null;
 }
 
+/** A request decided, its seat taken when the decision is SSO. */
 interface Resolved {
-  subject: Subject & { tenant: Tenant };
+  tenant: Tenant;
+  resource: Resource | null;
   decision: Decision;
   seat?: { held: HeldSeat; isNew: boolean };
 }
@@ -33,21 +36,108 @@ const denied = (decision: Decision) => {
   return new ApiError(denial.status, denial.code, decision.reasons.join('; '), { decision: publicDecision(decision) });
 };
 
-/** POST /v1/embeds and /v1/sso/jwt: asks the policy, binds the SSO identity, asks the seat ledger, mints. */
+/**
+ * POST /v1/embeds, /v1/embeds/explain and /v1/sso/jwt, top-down: load the tenant, resource and
+ * scope; decide once (the policy also says what to do for each answer of the seat ledger); for SSO,
+ * take the seat (binding the identity); mint once (MetabaseTokens).
+ */
 @Injectable()
 export class EmbedsService {
-  private readonly guestMinter: GuestTokenMinter;
-
   constructor(
-    @Inject(CONFIG) private readonly config: Config,
     private readonly tenants: TenantsService,
     private readonly resources: ResourcesService,
     private readonly apps: AppsService,
     private readonly seats: SeatLedger,
     private readonly sso: SsoService,
+    private readonly tokens: MetabaseTokens,
     private readonly metrics: MetricsService,
-  ) {
-    this.guestMinter = new GuestTokenMinter(config.metabase.embeddingSecretKey);
+  ) {}
+
+  /** The decision alone: no token, no seat change. */
+  async explain(principal: Principal, request: EmbedRequest) {
+    const subject = await this.load(principal, request.tenant, request.resource);
+    let seat: SeatAvailability = 'available';
+    if (subject.tenant && subject.inScope && subject.tenant.tier === 'drill') {
+      seat = await this.seats.availability(subject.tenant.id, request.user.id);
+    }
+    return { decision: publicDecision(this.decide(subject, request.user.email, seat, 'embed')) };
+  }
+
+  async embed(principal: Principal, request: EmbedRequest) {
+    const user = this.ssoUser(request);
+    // The launch link is written before the seat is taken (unused, it is inert: it works only for a
+    // user who holds a seat, and nobody has its id), so a failed write leaves no seat behind.
+    let launch: { url: string } | undefined;
+    const { tenant, resource, decision, seat } = await this.resolve(principal, request, request.resource, 'embed', async (subject) => {
+      if (request.options?.launch !== 'direct' && subject.resource) {
+        launch = await this.sso.createLaunch(subject.tenant, user, ssoReturnPath(targetOf(subject.resource)));
+      }
+    });
+    if (!resource) throw denied(decision);
+    const target = targetOf(resource);
+
+    if (decision.mode === 'guest') {
+      const minted = this.tokens.guestEmbed({ target, tenantParam: resource.tenantParam!, customerId: tenant.customerId!, options: request.options });
+      return { mode: 'guest' as const, url: minted.url, token: minted.token, expiresAt: minted.expiresAt.toISOString(), decision: publicDecision(decision) };
+    }
+
+    if (!seat) throw new Error('an SSO decision without a seat');
+    const minted = this.tokens.ssoToken(this.sso.identityFor(tenant, user));
+    return {
+      mode: 'sso' as const,
+      url: launch?.url ?? this.tokens.ssoLoginUrl(minted.token, ssoReturnPath(target)),
+      jwt: minted.token,
+      expiresAt: minted.expiresAt.toISOString(),
+      seat: { id: seat.held.id, heldSince: seat.held.heldSince.toISOString(), new: seat.isNew },
+      decision: publicDecision(decision),
+    };
+  }
+
+  /** POST /v1/sso/jwt: `{jwt}` for Metabase's embedding SDK, through the same policy and seat rules. */
+  async ssoJwt(principal: Principal, request: SsoJwtRequest) {
+    const { tenant } = await this.resolve(principal, request, null, 'sso-identity');
+    return { jwt: this.tokens.ssoToken(this.sso.identityFor(tenant, this.ssoUser(request))).token };
+  }
+
+  /**
+   * Decides once and, for an SSO decision, takes (or reuses) the seat; throws on denial.
+   * `beforeSeat` runs before the ledger is asked: whatever can fail there (a write) fails with no
+   * seat taken, so no user ever holds a seat without a token. Only when an admin changed the tenant
+   * meanwhile (tier, suspension) is the request decided again, once, on what the tenant is now.
+   */
+  private async resolve(
+    principal: Principal,
+    request: SsoJwtRequest,
+    resourceKey: string | null,
+    purpose: Purpose,
+    beforeSeat?: (subject: Subject & { tenant: Tenant }) => Promise<void>,
+  ): Promise<Resolved> {
+    let subject = await this.load(principal, request.tenant, resourceKey);
+    let decision = this.decide(subject, request.user.email, 'available', purpose);
+    let seat: Resolved['seat'];
+    let prepared = false;
+    for (let attempt = 0; decision.mode === 'sso' && subject.tenant && !seat; attempt++) {
+      const tenant = subject.tenant;
+      if (beforeSeat && !prepared) {
+        await beforeSeat({ ...subject, tenant });
+        prepared = true;
+      }
+      const result = await this.sso.acquireSeat(tenant, { id: request.user.id, email: request.user.email! }, actorOf(principal));
+      if (result.outcome === 'tenant-changed') {
+        if (attempt > 0) throw new ApiError(409, 'conflict', 'the tenant is being changed; retry');
+        subject = await this.load(principal, request.tenant, resourceKey, true);
+        decision = this.decide(subject, request.user.email, 'available', purpose);
+        continue;
+      }
+      if (result.outcome === 'allocated' || result.outcome === 'held') seat = { held: result.seat, isNew: result.outcome === 'allocated' };
+      decision = result.outcome === 'allocated' ? decision : (decision.bySeat?.[result.outcome] ?? decision);
+    }
+    if (decision.mode === 'deny' || !subject.tenant) {
+      this.metrics.embedsDenied.inc({ rule: decision.rule });
+      throw denied(decision);
+    }
+    this.metrics.embedsIssued.inc({ mode: decision.mode, rule: decision.rule });
+    return { tenant: subject.tenant, resource: subject.resource, decision, seat };
   }
 
   private async load(principal: Principal, tenantSlug: string, resourceKey: string | null, fresh = false): Promise<Subject> {
@@ -70,113 +160,6 @@ export class EmbedsService {
     });
   }
 
-  /** The decision alone: no token, no seat change. */
-  async explain(principal: Principal, request: EmbedRequest) {
-    const subject = await this.load(principal, request.tenant, request.resource);
-    let seat: SeatAvailability = 'available';
-    if (subject.tenant && subject.inScope && subject.tenant.tier === 'drill') {
-      seat = await this.seats.availability(subject.tenant.id, request.user.id);
-    }
-    return { decision: publicDecision(this.decide(subject, request.user.email, seat, 'embed')) };
-  }
-
-  /**
-   * Decides, and for an SSO decision binds the identity and takes (or reuses) the seat. Throws on
-   * denial. `beforeSeat` runs once, before the ledger is first asked: whatever can fail there (a
-   * write) fails with no seat taken, so no user ever holds a seat without a token.
-   */
-  private async resolve(
-    principal: Principal,
-    request: SsoJwtRequest,
-    resourceKey: string | null,
-    purpose: Purpose,
-    beforeSeat?: (subject: Subject & { tenant: Tenant }) => Promise<void>,
-  ): Promise<Resolved> {
-    let subject = await this.load(principal, request.tenant, resourceKey);
-    // Optimistic first pass: only a would-be SSO decision goes to the identity registry and the ledger.
-    let decision = this.decide(subject, request.user.email, 'available', purpose);
-    let seat: Resolved['seat'];
-    let prepared = false;
-    for (let attempt = 0; decision.mode === 'sso' && subject.tenant && !seat; attempt++) {
-      const tenant = subject.tenant;
-      if (beforeSeat && !prepared) {
-        await beforeSeat({ ...subject, tenant });
-        prepared = true;
-      }
-      const result = await this.sso.acquireSeat(tenant, { id: request.user.id, email: request.user.email! }, actorOf(principal));
-      if (result.outcome === 'held' || result.outcome === 'allocated') {
-        seat = { held: result.seat, isNew: result.outcome === 'allocated' };
-        decision = this.decide(subject, request.user.email, result.outcome === 'held' ? 'held' : 'available', purpose);
-      } else if (result.outcome === 'tenant-changed') {
-        // An admin changed the tenant meanwhile (tier, suspension): decide again on what it is now.
-        if (attempt > 0) throw new ApiError(409, 'conflict', 'the tenant is being changed; retry');
-        subject = await this.load(principal, request.tenant, resourceKey, true);
-        decision = this.decide(subject, request.user.email, 'available', purpose);
-      } else {
-        decision = this.decide(subject, request.user.email, result.outcome, purpose);
-      }
-    }
-    if (decision.mode === 'deny' || !subject.tenant) {
-      this.metrics.embedsDenied.inc({ rule: decision.rule });
-      throw denied(decision);
-    }
-    this.metrics.embedsIssued.inc({ mode: decision.mode, rule: decision.rule });
-    return { subject: subject as Resolved['subject'], decision, seat };
-  }
-
-  async embed(principal: Principal, request: EmbedRequest) {
-    const user = this.ssoUser(request);
-    // The launch link is written before the seat is taken (unused, it is inert: it works only for a
-    // user who holds a seat, and nobody has its id), so a failed write can leave no seat behind.
-    let launch: { url: string; expiresAt: Date } | undefined;
-    const { subject, decision, seat } = await this.resolve(principal, request, request.resource, 'embed', async ({ tenant, resource }) => {
-      if (request.options?.launch !== 'direct' && resource) launch = await this.sso.createLaunch(tenant, user, ssoReturnPath(this.targetOf(resource)));
-    });
-    const { tenant, resource } = subject;
-    if (!resource) throw denied(decision);
-    const target = this.targetOf(resource);
-
-    if (decision.mode === 'guest') {
-      const minted = this.guestMinter.mint({
-        target,
-        tenantParam: resource.tenantParam!,
-        customerId: tenant.customerId!,
-        now: new Date(),
-        ttlSeconds: this.config.metabase.guestTokenTtlSeconds,
-      });
-      return {
-        mode: 'guest' as const,
-        url: guestEmbedUrl(this.config.metabase.siteUrl, target.type, minted.token, request.options),
-        token: minted.token,
-        expiresAt: minted.expiresAt.toISOString(),
-        decision: publicDecision(decision),
-      };
-    }
-
-    if (!seat) throw new Error('an SSO decision without a seat');
-    const minted = this.sso.mint(tenant, user);
-    const url = launch?.url ?? ssoLoginUrl(this.config.metabase.siteUrl, minted.token, ssoReturnPath(target));
-    return {
-      mode: 'sso' as const,
-      url,
-      jwt: minted.token,
-      expiresAt: minted.expiresAt.toISOString(),
-      seat: { id: seat.held.id, heldSince: seat.held.heldSince.toISOString(), new: seat.isNew },
-      decision: publicDecision(decision),
-    };
-  }
-
-  /** POST /v1/sso/jwt: `{jwt}` for Metabase's embedding SDK, through the same policy and seat rules. */
-  async ssoJwt(principal: Principal, request: SsoJwtRequest) {
-    const { subject } = await this.resolve(principal, request, null, 'sso-identity');
-    const minted = this.sso.mint(subject.tenant, this.ssoUser(request));
-    return { jwt: minted.token };
-  }
-
-  private targetOf(resource: Resource): EmbedTarget {
-    return { type: resource.type, metabaseId: resource.metabaseId };
-  }
-
   private ssoUser(request: SsoJwtRequest): SsoUser {
     return {
       id: request.user.id,
@@ -187,3 +170,5 @@ export class EmbedsService {
     };
   }
 }
+
+const targetOf = (resource: Resource): EmbedTarget => ({ type: resource.type, metabaseId: resource.metabaseId });

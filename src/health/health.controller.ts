@@ -2,12 +2,12 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { HealthService } from './health.service.js';
 
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly health: HealthService) {}
 
   @Get('live')
   @Public()
@@ -20,12 +20,8 @@ export class HealthController {
   @Public()
   @ApiOperation({ summary: 'Readiness: the database answers (503 otherwise)' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
-    try {
-      await this.prisma.$queryRaw`SELECT 1`;
-      return { status: 'ok', database: 'ok' };
-    } catch {
-      void reply.status(503);
-      return { status: 'unavailable', database: 'unreachable' };
-    }
+    if (await this.health.databaseReachable()) return { status: 'ok', database: 'ok' };
+    void reply.status(503);
+    return { status: 'unavailable', database: 'unreachable' };
   }
 }

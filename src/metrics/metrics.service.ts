@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PrismaService } from '../database/prisma.service.js';
+import { MetricsRepository } from './metrics.repository.js';
 
 /** Prometheus metrics (prom-client), served at GET /metrics. */
 @Injectable()
@@ -43,7 +43,7 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(prisma: PrismaService) {
+  constructor(database: MetricsRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'embedgate_' });
     new Gauge({
       name: 'embedgate_seats_held',
@@ -52,8 +52,7 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         this.reset();
-        const rows = await prisma.tenant.findMany({ where: { seatsHeld: { gt: 0 } }, select: { slug: true, seatsHeld: true } });
-        for (const row of rows) this.set({ tenant: row.slug }, row.seatsHeld);
+        for (const { tenant, value } of await database.seatsHeldByTenant()) this.set({ tenant }, value);
       },
     });
     new Gauge({
@@ -63,8 +62,7 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         this.reset();
-        const rows = await prisma.tenant.findMany({ where: { seatCap: { not: null } }, select: { slug: true, seatCap: true } });
-        for (const row of rows) this.set({ tenant: row.slug }, row.seatCap ?? 0);
+        for (const { tenant, value } of await database.seatCapsByTenant()) this.set({ tenant }, value);
       },
     });
     new Gauge({
@@ -73,9 +71,9 @@ export class MetricsService {
       labelNames: ['kind'] as const,
       registers: [this.registry],
       async collect() {
-        const license = await prisma.license.findUnique({ where: { id: 1 } });
-        this.set({ kind: 'budget' }, license?.seatBudget ?? 0);
-        this.set({ kind: 'held' }, license?.seatsHeld ?? 0);
+        const license = await database.licenseSeats();
+        this.set({ kind: 'budget' }, license.budget);
+        this.set({ kind: 'held' }, license.held);
       },
     });
     new Gauge({
@@ -84,9 +82,10 @@ export class MetricsService {
       labelNames: ['state'] as const,
       registers: [this.registry],
       collect() {
-        this.set({ state: 'total' }, prisma.pool.totalCount);
-        this.set({ state: 'idle' }, prisma.pool.idleCount);
-        this.set({ state: 'waiting' }, prisma.pool.waitingCount);
+        const pool = database.poolCounts();
+        this.set({ state: 'total' }, pool.total);
+        this.set({ state: 'idle' }, pool.idle);
+        this.set({ state: 'waiting' }, pool.waiting);
       },
     });
   }

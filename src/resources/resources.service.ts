@@ -7,8 +7,9 @@ import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { isUniqueViolation } from '../database/database-errors.js';
-import { PrismaService } from '../database/prisma.service.js';
-import type { Resource } from '../generated/prisma/client.js';
+import { Transactions } from '../database/transactions.js';
+import type { Resource } from './resource.js';
+import { ResourceRepository } from './resource.repository.js';
 
 export const RESOURCE_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -61,7 +62,8 @@ export class ResourcesService {
   private readonly cache: EpochCache<string, Resource | null>;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly resources: ResourceRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditService,
     caches: Caches,
   ) {
@@ -70,10 +72,11 @@ export class ResourcesService {
 
   async create(input: CreateResourceInput, actor: string): Promise<ResourceView> {
     try {
-      const resource = await this.cache.invalidating([input.key], () => this.prisma.$transaction(async (tx) => {
-        const created = await tx.resource.create({
-          data: { key: input.key, type: input.type, metabaseId: input.metabaseId, tenantParam: input.tenantParam ?? null, guest: input.guest },
-        });
+      const resource = await this.cache.invalidating([input.key], () => this.transactions.run(async (tx) => {
+        const created = await this.resources.create(
+          { key: input.key, type: input.type, metabaseId: input.metabaseId, tenantParam: input.tenantParam ?? null, guest: input.guest },
+          tx,
+        );
         await this.audit.record(tx, { type: 'resource.created', actor, data: { ...input } });
         return created;
       }));
@@ -85,29 +88,13 @@ export class ResourcesService {
   }
 
   async list(limit: number, cursor?: string): Promise<Page<ResourceView>> {
-    const after = decodeCursor(cursor);
-    const rows = await this.prisma.resource.findMany({
-      where: after ? { key: { gt: after } } : undefined,
-      orderBy: { key: 'asc' },
-      take: limit + 1,
-    });
+    const rows = await this.resources.listByKey(limit + 1, decodeCursor(cursor));
     return toPage(rows, limit, (row) => row.key, resourceView);
   }
 
   /** A resource by key for the embed path (cached). */
   async findCached(key: string): Promise<Resource | null> {
     if (!RESOURCE_KEY_PATTERN.test(key)) return null;
-    return this.cache.getOrLoad(
-      key,
-      async () =>
-        (
-          await this.prisma.sql<Resource>(
-            `SELECT id, key, type::text AS type, metabase_id AS "metabaseId", tenant_param AS "tenantParam", guest, created_at AS "createdAt"
-             FROM resources WHERE key = $1`,
-            [key],
-            'resource-by-key',
-          )
-        )[0] ?? null,
-    );
+    return this.cache.getOrLoad(key, () => this.resources.findByKeyForEmbed(key));
   }
 }

@@ -5,10 +5,11 @@ import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { AuditService } from '../audit/audit.service.js';
 import { isUniqueViolation } from '../database/database-errors.js';
-import { PrismaService } from '../database/prisma.service.js';
-import { Prisma, type Tenant } from '../generated/prisma/client.js';
+import { Transactions, type Tx } from '../database/transactions.js';
 import { SeatLedger } from '../seats/seat-ledger.service.js';
 import type { CreateTenantInput, SetTierInput, UpdateTenantInput } from './tenant.dto.js';
+import type { Tenant, TenantAttributes, TenantSearch } from './tenant.js';
+import { TenantRepository } from './tenant.repository.js';
 
 export interface TenantView {
   slug: string;
@@ -18,7 +19,7 @@ export interface TenantView {
   customerId: string | null;
   seatCap: number | null;
   onSeatsExhausted: Tenant['onSeatsExhausted'];
-  attributes: Record<string, string | number | boolean>;
+  attributes: TenantAttributes;
   /** null: the default groups of the tenant's kind. */
   groups: string[] | null;
   status: Tenant['status'];
@@ -38,8 +39,8 @@ export function tenantView(tenant: Tenant): TenantView {
     customerId: tenant.customerId,
     seatCap: tenant.seatCap,
     onSeatsExhausted: tenant.onSeatsExhausted,
-    attributes: tenant.attributes as TenantView['attributes'],
-    groups: (tenant.groups as string[] | null) ?? null,
+    attributes: tenant.attributes,
+    groups: tenant.groups,
     status: tenant.status,
     ssoEmailAlias: tenant.ssoEmailAlias,
     seatsHeld: tenant.seatsHeld,
@@ -47,11 +48,6 @@ export function tenantView(tenant: Tenant): TenantView {
     updatedAt: tenant.updatedAt.toISOString(),
   };
 }
-
-/** A tenants row as Prisma's Tenant, for plain SQL on the embed path. */
-const TENANT_COLUMNS = `id, slug, name, kind::text AS kind, tier::text AS tier, customer_id AS "customerId", seat_cap AS "seatCap",
-  on_seats_exhausted::text AS "onSeatsExhausted", attributes, groups, status::text AS status, sso_email_alias AS "ssoEmailAlias",
-  seats_held AS "seatsHeld", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 const tenantNotFound = (slug: string) => new ApiError(404, 'tenant_not_found', `tenant '${slug}' not found`);
 
@@ -61,7 +57,8 @@ export class TenantsService {
   private readonly cache: EpochCache<string, Tenant | null>;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly tenants: TenantRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditService,
     private readonly seats: SeatLedger,
     caches: Caches,
@@ -71,15 +68,25 @@ export class TenantsService {
 
   /** The tenant as the embed path sees it (cached; seat counts in it may be stale: the ledger re-checks). */
   findCached(slug: string, options: { fresh?: boolean } = {}): Promise<Tenant | null> {
-    const load = async () => (await this.prisma.sql<Tenant>(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE slug = $1`, [slug], 'tenant-by-slug'))[0] ?? null;
+    const load = () => this.tenants.findBySlugForEmbed(slug);
     return options.fresh ? this.cache.getFresh(slug, load) : this.cache.getOrLoad(slug, load);
+  }
+
+  /** A tenant by id (uncached), in the caller's transaction when given one. */
+  findById(id: string, tx?: Tx): Promise<Tenant | null> {
+    return this.tenants.findById(id, tx);
+  }
+
+  /** The ids of those of `slugs` that are tenants, in the caller's transaction when given one. */
+  findIdsBySlugs(slugs: readonly string[], tx?: Tx): Promise<{ id: string; slug: string }[]> {
+    return this.tenants.findIdsBySlugs(slugs, tx);
   }
 
   async create(input: CreateTenantInput, actor: string): Promise<TenantView> {
     try {
-      const tenant = await this.cache.invalidating([input.slug], () => this.prisma.$transaction(async (tx) => {
-        const created = await tx.tenant.create({
-          data: {
+      const tenant = await this.cache.invalidating([input.slug], () => this.transactions.run(async (tx) => {
+        const created = await this.tenants.create(
+          {
             slug: input.slug,
             name: input.name,
             kind: input.kind,
@@ -87,11 +94,12 @@ export class TenantsService {
             customerId: input.customerId ?? null,
             seatCap: input.seatCap ?? null,
             onSeatsExhausted: input.onSeatsExhausted ?? 'guest',
-            attributes: (input.attributes ?? {}) as Prisma.InputJsonValue,
-            groups: input.groups ?? undefined,
+            attributes: input.attributes ?? {},
+            groups: input.groups,
             ssoEmailAlias: input.ssoEmailAlias ?? null,
           },
-        });
+          tx,
+        );
         await this.audit.record(tx, { type: 'tenant.created', actor, tenantSlug: created.slug, data: { ...input } });
         return created;
       }));
@@ -103,69 +111,43 @@ export class TenantsService {
   }
 
   async list(limit: number, cursor?: string): Promise<Page<TenantView>> {
-    const after = decodeCursor(cursor);
-    const rows = await this.prisma.tenant.findMany({
-      where: after ? { slug: { gt: after } } : undefined,
-      orderBy: { slug: 'asc' },
-      take: limit + 1,
-    });
+    const rows = await this.tenants.listBySlug(limit + 1, decodeCursor(cursor));
     return toPage(rows, limit, (row) => row.slug, tenantView);
   }
 
   /** For the console: slug or name containing q, optionally one kind and tier; at most 200. */
-  async search(filter: { q?: string; kind?: Tenant['kind']; tier?: Tenant['tier'] }): Promise<TenantView[]> {
-    const rows = await this.prisma.tenant.findMany({
-      where: {
-        kind: filter.kind,
-        tier: filter.tier,
-        ...(filter.q ? { OR: [{ slug: { contains: filter.q.toLowerCase() } }, { name: { contains: filter.q, mode: 'insensitive' } }] } : {}),
-      },
-      orderBy: { slug: 'asc' },
-      take: 200,
-    });
-    return rows.map(tenantView);
+  async search(filter: TenantSearch): Promise<TenantView[]> {
+    return (await this.tenants.search(filter, 200)).map(tenantView);
   }
 
   async get(slug: string): Promise<TenantView> {
-    const tenant = await this.prisma.tenant.findUnique({ where: { slug } });
+    const tenant = await this.tenants.findBySlug(slug);
     if (!tenant) throw tenantNotFound(slug);
     return tenantView(tenant);
   }
 
-
   /** Changes a tenant; suspending it releases its seats (a suspended tenant gets no embeds). */
   async update(slug: string, patch: UpdateTenantInput, actor: string): Promise<TenantView> {
-    const tenant = await this.cache.invalidating([slug], () => this.prisma.$transaction(async (tx) => {
-      const existing = await tx.tenant.findUnique({ where: { slug } });
+    const tenant = await this.cache.invalidating([slug], () => this.transactions.run(async (tx) => {
+      const existing = await this.tenants.findBySlug(slug, tx);
       if (!existing) throw tenantNotFound(slug);
-      const updated = await tx.tenant.update({
-        where: { slug },
-        data: {
-          name: patch.name,
-          seatCap: patch.seatCap,
-          onSeatsExhausted: patch.onSeatsExhausted,
-          attributes: patch.attributes as Prisma.InputJsonValue | undefined,
-          groups: patch.groups === null ? Prisma.DbNull : patch.groups,
-          status: patch.status,
-          ssoEmailAlias: patch.ssoEmailAlias,
-        },
-      });
+      const updated = await this.tenants.update(existing.id, patch, tx);
       let releasedSeats = 0;
       if (existing.status === 'active' && updated.status === 'suspended') {
         releasedSeats = await this.seats.releaseAllOfTenant(tx, updated.id, 'tenant-suspended', actor);
       }
       await this.audit.record(tx, { type: 'tenant.updated', actor, tenantSlug: slug, data: { ...patch, releasedSeats } });
-      return releasedSeats > 0 ? tx.tenant.findUniqueOrThrow({ where: { id: updated.id } }) : updated;
+      return releasedSeats > 0 ? this.reread(existing.id, slug, tx) : updated;
     }));
     return tenantView(tenant);
   }
 
   /** Sets the tier; a downgrade to view releases every seat the tenant holds, in the same transaction. */
   async setTier(slug: string, input: SetTierInput, actor: string): Promise<{ tenant: TenantView; releasedSeats: number }> {
-    return this.cache.invalidating([slug], () => this.prisma.$transaction(async (tx) => {
-      const existing = await tx.tenant.findUnique({ where: { slug } });
+    return this.cache.invalidating([slug], () => this.transactions.run(async (tx) => {
+      const existing = await this.tenants.findBySlug(slug, tx);
       if (!existing) throw tenantNotFound(slug);
-      await tx.tenant.update({ where: { id: existing.id }, data: { tier: input.tier } });
+      await this.tenants.setTier(existing.id, input.tier, tx);
       const releasedSeats =
         input.tier === 'view' ? await this.seats.releaseAllOfTenant(tx, existing.id, 'tier-downgrade', actor) : 0;
       await this.audit.record(tx, {
@@ -174,8 +156,15 @@ export class TenantsService {
         tenantSlug: slug,
         data: { from: existing.tier, to: input.tier, reason: input.reason ?? null, releasedSeats },
       });
-      const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: existing.id } });
+      const tenant = await this.reread(existing.id, slug, tx);
       return { tenant: tenantView(tenant), releasedSeats };
     }));
+  }
+
+  /** The tenant as the transaction now sees it (after the seat ledger moved its counters). */
+  private async reread(id: string, slug: string, tx: Tx): Promise<Tenant> {
+    const tenant = await this.tenants.findById(id, tx);
+    if (!tenant) throw tenantNotFound(slug);
+    return tenant;
   }
 }

@@ -374,9 +374,15 @@ describe('security headers and CORS', () => {
   it('sends the standard security headers and no CORS grant by default', async () => {
     const answer = await acmeApp.request('POST', '/v1/embeds', embedBody('acme', 'u'), { origin: 'https://evil.example' });
     expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(answer.headers.get('x-frame-options')).toBeTruthy();
-    expect(answer.headers.get('strict-transport-security')).toBeTruthy();
-    expect(answer.headers.get('content-security-policy')).toBeTruthy();
+    expect(answer.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(answer.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    // helmet's default policy with the two directives app.factory.ts widens for the Swagger UI (style-src, img-src).
+    expect(answer.headers.get('content-security-policy')).toBe(
+      "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';" +
+        "img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' 'unsafe-inline';" +
+        'upgrade-insecure-requests',
+    );
+    expect(answer.headers.get('referrer-policy')).toBe('no-referrer');
     expect(answer.headers.get('access-control-allow-origin')).toBeNull();
     expect(answer.headers.get('cache-control')).toBe('no-store');
   });

@@ -5,7 +5,6 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory.js';
 import { ApiKeysService } from '../../src/auth/api-keys.service.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { PrismaService } from '../../src/database/prisma.service.js';
 export { freePort } from '../../src/database/embedded-postgres.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -124,7 +123,7 @@ export async function startService(env: Record<string, string> = {}, db?: TestDa
   const address = app.getHttpServer().address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const createKey = async (role: 'admin' | 'finance', name = `${role}-key`) => {
-    const { apiKey } = await app.get(ApiKeysService).create(app.get(PrismaService), { role, name });
+    const { apiKey } = await app.get(ApiKeysService).create({ role, name });
     rememberSecret(apiKey);
     return apiKey;
   };

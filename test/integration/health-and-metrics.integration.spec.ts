@@ -1,0 +1,50 @@
+import { Caches } from '../../src/cache/caches.service.js';
+import { CacheModule } from '../../src/cache/cache.module.js';
+import { HealthModule } from '../../src/health/health.module.js';
+import { HealthService } from '../../src/health/health.service.js';
+import { LicenseModule } from '../../src/license/license.module.js';
+import { MetricsModule } from '../../src/metrics/metrics.module.js';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
+import { createIntegrationContext, uniqueSlug, type IntegrationContext } from './integration-context.js';
+
+let ctx: IntegrationContext;
+
+beforeAll(async () => {
+  ctx = await createIntegrationContext([HealthModule, MetricsModule, CacheModule, LicenseModule], { CACHE_TTL_MS: '10000' });
+});
+
+afterAll(async () => {
+  await ctx?.close();
+});
+
+describe('readiness', () => {
+  it('the database is reachable', async () => {
+    expect(await ctx.app.get(HealthService).databaseReachable()).toBe(true);
+  });
+});
+
+describe('the cache epoch', () => {
+  it('is read from cache_epoch, and a write to a cached table moves it', async () => {
+    const caches = ctx.app.get(Caches);
+    await caches.refresh();
+    const [{ epoch }] = await ctx.db.query<{ epoch: string }>('SELECT epoch::text FROM cache_epoch WHERE id = 1');
+    expect(caches.current()).toBe(epoch);
+    await ctx.db.query("INSERT INTO tenants (slug, name, kind, tier) VALUES ($1, 'Epoch', 'internal', 'drill')", [uniqueSlug('epoch')]);
+    await caches.refresh();
+    expect(caches.current()).toBe(String(BigInt(epoch) + 1n));
+  });
+});
+
+describe('the gauges', () => {
+  it('report seats held and caps by tenant, the license, and the connection pool', async () => {
+    const slug = uniqueSlug('gauge');
+    await ctx.db.query("INSERT INTO tenants (slug, name, kind, tier, seat_cap, seats_held) VALUES ($1, 'Gauged', 'internal', 'drill', 4, 2)", [slug]);
+    const text = await ctx.app.get(MetricsService).registry.metrics();
+    expect(text).toContain(`embedgate_seats_held{tenant="${slug}"} 2`);
+    expect(text).toContain(`embedgate_seat_cap{tenant="${slug}"} 4`);
+    expect(text).toContain('embedgate_license_seats{kind="budget"} 10');
+    expect(text).toContain('embedgate_license_seats{kind="held"} 0');
+    expect(text).toMatch(/embedgate_db_pool_connections\{state="total"\} [1-4]\n/);
+    expect(text).toMatch(/embedgate_db_pool_connections\{state="waiting"\} 0\n/);
+  });
+});
