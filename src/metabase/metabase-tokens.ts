@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 
 /**
- * Tokens Metabase accepts (docs: metabase-contract.md). Both are HS256: Metabase's buddy-sign
+ * Tokens Metabase accepts (docs/metabase.md). Both are HS256: Metabase's buddy-sign
  * verifies with its default algorithm, HS256, and the HMAC key is the UTF-8 text of the secret.
  */
 

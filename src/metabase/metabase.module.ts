@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { DeactivationOutbox } from './deactivation-outbox.service.js';
+import { OutboxRepository } from './outbox.repository.js';
+import { MetabaseTokens } from './metabase-tokens.service.js';
 
-/** Metabase's side: the deactivation outbox and its worker (token minting is plain code in this folder). */
-@Module({ providers: [DeactivationOutbox], exports: [DeactivationOutbox] })
+/** Metabase's side: minting its tokens (MetabaseTokens), and the deactivation outbox and its worker. */
+@Module({ providers: [MetabaseTokens, DeactivationOutbox, OutboxRepository], exports: [MetabaseTokens, DeactivationOutbox] })
 export class MetabaseModule {}

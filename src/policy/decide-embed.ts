@@ -64,6 +64,11 @@ export interface Decision {
   reasons: string[];
   /** Set when mode is 'deny': the HTTP status and error code the API answers with. */
   denial?: Denial;
+  /**
+   * Set on an SSO decision made with a seat 'available': the decision for each other answer the seat
+   * ledger may give, so that a request is decided once, before the ledger is asked.
+   */
+  bySeat?: Record<Exclude<SeatAvailability, 'available'>, Decision>;
 }
 
 const deny = (rule: RuleName, denial: Denial, reasons: string[]): Decision => ({ mode: 'deny', rule, reasons, denial });
@@ -74,6 +79,13 @@ export function isUsableCustomerId(customerId: string | null | undefined): custo
 }
 
 export function decideEmbed(input: EmbedPolicyInput): Decision {
+  const decision = decideFor(input);
+  if (decision.mode !== 'sso' || input.seat !== 'available') return decision;
+  const other = (seat: Exclude<SeatAvailability, 'available'>) => decideFor({ ...input, seat });
+  return { ...decision, bySeat: { held: other('held'), 'cap-exhausted': other('cap-exhausted'), 'budget-exhausted': other('budget-exhausted') } };
+}
+
+function decideFor(input: EmbedPolicyInput): Decision {
   const { tenant, resource } = input;
 
   // Rule 1. Unknown and out-of-scope answer alike, so an app cannot probe other tenants.

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * An independent implementation of how Metabase checks the tokens embedgate signs (node:crypto only,
- * not the signing library), following metabase-contract.md: HS256 with the UTF-8 bytes of the secret, buddy-sign's
+ * not the signing library), following docs/metabase.md: HS256 with the UTF-8 bytes of the secret, buddy-sign's
  * claim checks, 60 s leeway on guest exp, max-age 180 s on SSO iat with no leeway on exp.
  */
 export class TokenRejected extends Error {}

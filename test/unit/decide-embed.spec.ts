@@ -208,4 +208,18 @@ describe('decideEmbed: invariants (property-based)', () => {
   it('is a pure function: the same input gives the same decision', () => {
     fc.assert(fc.property(arbInput, (i) => expect(decideEmbed(i)).toEqual(decideEmbed(structuredClone(i)))), { numRuns: 500 });
   });
+
+  it('decides once: an SSO decision made with a seat available carries, for each answer of the ledger, the decision that answer gets', () => {
+    fc.assert(
+      fc.property(arbInput, (i) => {
+        const d = decideEmbed({ ...i, seat: 'available' });
+        if (d.mode !== 'sso') return expect(d.bySeat).toBeUndefined();
+        for (const seat of ['held', 'cap-exhausted', 'budget-exhausted'] as const) {
+          const { bySeat: _none, ...alone } = decideEmbed({ ...i, seat });
+          expect(d.bySeat![seat]).toEqual(alone);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
