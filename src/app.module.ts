@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { AppsModule } from './apps/apps.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { SamlModule } from './auth/saml/saml.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import type { Config } from './config/config.js';
 import { ConsoleModule } from './console/console.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
         AuditModule,
         HealthModule,
         RetentionModule,
+        SamlModule.forRoot(config),
         ConsoleModule.forRoot(config),
       ],
     };

@@ -1,17 +1,15 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { AuditService } from '../audit/audit.service.js';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { ApiKeysService } from '../auth/api-keys.service.js';
 import { ApiError } from '../common/api-error.js';
-import { ConfigError, loadCliConfig, processEnv, type CliConfig } from '../config/config.js';
+import { ConfigError, loadCliConfig, processEnv } from '../config/config.js';
 import { applyMigrations } from '../database/migrations.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { LicenseReconciliation } from '../license/license-reconciliation.service.js';
-import { DeactivationOutbox } from '../metabase/deactivation-outbox.service.js';
-import { RetentionRepository } from '../retention/retention.repository.js';
 import { RetentionService } from '../retention/retention.service.js';
 import { SeatLedger } from '../seats/seat-ledger.service.js';
+import { CliModule, cliModuleConfig, type CommandOptions } from './cli.module.js';
 
 const USAGE = `usage:
   npm run cli -- keys create --role admin|finance --name <name>   create a key; prints it alone on stdout
@@ -29,22 +27,19 @@ const print = (value: unknown) => process.stdout.write(`${typeof value === 'stri
 
 class UsageError extends Error {}
 
-/** The services the commands use, wired by hand: no HTTP server, no background workers. */
-function services(config: CliConfig) {
-  const prisma = new PrismaService({ databaseUrl: config.databaseUrl, databasePoolSize: 2 });
-  const audit = new AuditService(prisma);
-  const outbox = new DeactivationOutbox(prisma, new SchedulerRegistry(), { metabase: { api: config.metabaseApi }, outbox: { intervalSeconds: 5 } });
-  const ledger = new SeatLedger(prisma, audit, outbox);
-  return { prisma, audit, outbox, ledger, keys: new ApiKeysService(prisma, audit) };
-}
-
-async function withServices<T>(fn: (s: ReturnType<typeof services>) => Promise<T>): Promise<T> {
-  const s = services(loadCliConfig(processEnv()));
+/**
+ * Runs a command's work in Nest's standalone application context (the API's services, no HTTP server,
+ * no background workers), then closes it: that ends the pool too, whose idle connections would keep
+ * the process alive for their 30 s idle timeout. Nest's own log is off: stdout is the result's.
+ */
+async function withContext<T>(work: (context: INestApplicationContext) => Promise<T>, options: CommandOptions = {}): Promise<T> {
+  const config = cliModuleConfig(loadCliConfig(processEnv()), options);
+  // abortOnError false: a failure to start is thrown (and reported below), not a silent exit.
+  const context = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: false, abortOnError: false });
   try {
-    return await fn(s);
+    return await work(context);
   } finally {
-    // Ends the pool too: its idle connections would keep the process alive for their 30 s idle timeout.
-    await s.prisma.onModuleDestroy();
+    await context.close();
   }
 }
 
@@ -54,7 +49,7 @@ async function keysCreate(args: string[]): Promise<void> {
   const role = values.role;
   const name = values.name?.trim();
   if (!name) throw new UsageError('--name is required');
-  const key = await withServices(({ keys }) => keys.issue({ role, name }, 'cli'));
+  const key = await withContext((context) => context.get(ApiKeysService).issue({ role, name }, 'cli'));
   say(`created ${role} key ${key.id} ('${name}'); it is shown once:`);
   print(key.apiKey);
 }
@@ -63,14 +58,13 @@ async function seatsReclaim(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { 'idle-days': { type: 'string' }, 'dry-run': { type: 'boolean' } }, strict: true });
   const idleDays = Number(values['idle-days']);
   if (!values['idle-days'] || !Number.isInteger(idleDays) || idleDays < 1) throw new UsageError('--idle-days must be a positive whole number');
-  const result = await withServices(({ ledger }) => ledger.reclaim(idleDays, values['dry-run'] ?? false, 'cli'));
+  const result = await withContext((context) => context.get(SeatLedger).reclaim(idleDays, values['dry-run'] ?? false, 'cli'));
   say(`${result.dryRun ? 'would release' : 'released'} ${result.count} seats unused since ${result.cutoff}`);
   print(result);
 }
 
 async function licenseReconcile(): Promise<void> {
-  const config = loadCliConfig(processEnv());
-  const report = await withServices(({ ledger, outbox }) => new LicenseReconciliation(ledger, outbox, { metabase: { api: config.metabaseApi } }).reconcile());
+  const report = await withContext((context) => context.get(LicenseReconciliation).reconcile());
   say(`${report.billedWithoutSeat.length} Metabase users billed without a seat; ${report.seatsWithoutActiveUser.length} seats without an active Metabase user`);
   print(report);
 }
@@ -79,9 +73,7 @@ async function retentionPurge(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { days: { type: 'string' } }, strict: true });
   const days = values.days === undefined ? loadCliConfig(processEnv()).retentionDays : Number(values.days);
   if (!Number.isInteger(days) || days < 1) throw new UsageError('--days must be a positive whole number');
-  const purged = await withServices(({ prisma }) =>
-    new RetentionService(new RetentionRepository(prisma), new SchedulerRegistry(), { retention: { days, intervalMinutes: 0 } }).purge(),
-  );
+  const purged = await withContext((context) => context.get(RetentionService).purge(), { retentionDays: days });
   if (!purged) throw new Error('another instance is purging right now; try again later');
   say(`purged ${Object.values(purged).reduce((sum, n) => sum + n, 0)} rows`);
   print(purged);

@@ -1,25 +1,27 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
-import { PassportModule } from '@nestjs/passport';
-import { SamlAuthGuard } from '../auth/saml/saml-auth.guard.js';
-import { SamlController } from '../auth/saml/saml.controller.js';
-import { SamlStrategy } from '../auth/saml/saml.strategy.js';
 import type { Config } from '../config/config.js';
 import { LicenseModule } from '../license/license.module.js';
 import { ReportsModule } from '../reports/reports.module.js';
 import { TenantsModule } from '../tenants/tenants.module.js';
+import { ConsoleSessionRepository } from './console-session.repository.js';
+import { ConsoleSessionStore } from './console-session.store.js';
 import { ConsoleController } from './console.controller.js';
 
-/** Staff sign-in (SAML) and the console; present only when SAML is configured. */
+/**
+ * The console's pages and its sessions' store (app.factory.ts hands ConsoleSessionStore to
+ * @fastify/session); present only when SAML is configured (sign-in is auth/saml's SamlModule).
+ */
 @Module({})
 export class ConsoleModule {
   static forRoot(config: Config): DynamicModule {
     if (!config.saml) return { module: ConsoleModule };
     return {
       module: ConsoleModule,
-      imports: [PassportModule, TenantsModule, LicenseModule, ReportsModule, AuditModule],
-      providers: [SamlStrategy, SamlAuthGuard],
-      controllers: [SamlController, ConsoleController],
+      imports: [TenantsModule, LicenseModule, ReportsModule, AuditModule],
+      providers: [ConsoleSessionRepository, ConsoleSessionStore],
+      controllers: [ConsoleController],
+      exports: [ConsoleSessionStore],
     };
   }
 }

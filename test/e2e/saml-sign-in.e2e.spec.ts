@@ -1,3 +1,4 @@
+import { routeTableOf } from '../../src/app.factory.js';
 import { startService, type RunningService } from '../support/service.js';
 import { TestIdp } from '../support/test-idp.js';
 
@@ -236,5 +237,48 @@ describe('SAML sign-in', () => {
     expect((await service.admin.get('/v1/tenants/acme')).body.tier).toBe('drill');
     expect((await fetch(`${service.baseUrl}/console/audit`, { headers: { cookie } })).status).toBe(403);
     expect((await fetch(`${service.baseUrl}/console/reports/seat-usage`, { headers: { cookie } })).status).toBe(200);
+  });
+});
+
+describe('the console guarded by StaffGuard', () => {
+  const signIn = async (groups: string[]) =>
+    sessionCookie(await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id, groups })))!.split(';')[0];
+
+  it('sends a browser without a session to sign in from every console route but the signed-out page, and back to it after', async () => {
+    const routes = routeTableOf(service.app).filter((route) => route.url.startsWith('/console') && route.method !== 'HEAD');
+    expect(routes.length).toBeGreaterThanOrEqual(8);
+    for (const route of routes) {
+      const path = route.url.replace(':slug', 'acme');
+      const answer = await fetch(`${service.baseUrl}${path}`, {
+        method: route.method,
+        redirect: 'manual',
+        ...(route.method === 'POST' && { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'tier=view' }),
+      });
+      if (route.url === '/console/signed-out') {
+        expect(answer.status).toBe(200);
+        expect(await answer.text()).toContain('You are signed out');
+      } else {
+        expect([route.method, route.url, answer.status]).toEqual([route.method, route.url, 302]);
+        expect(answer.headers.get('location')).toBe(`/auth/saml/login?RelayState=${encodeURIComponent(path)}`);
+      }
+    }
+  });
+
+  it('answers a role the page does not allow with a 403 page, not JSON', async () => {
+    const cookie = await signIn(['analysts']);
+    expect((await fetch(`${service.baseUrl}/console/license`, { headers: { cookie } })).status).toBe(200);
+    const answer = await fetch(`${service.baseUrl}/console/reports/seat-usage`, { headers: { cookie } });
+    expect(answer.status).toBe(403);
+    expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
+    const page = await answer.text();
+    expect(page).toContain('<title>Not possible · embedgate</title>');
+    expect(page).toContain('this page needs the role finance or admin');
+  });
+
+  it('answers a bad query in a page with a 400 page', async () => {
+    const cookie = await signIn(['bi-admins']);
+    const answer = await fetch(`${service.baseUrl}/console/tenants?tier=gold`, { headers: { cookie } });
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
   });
 });

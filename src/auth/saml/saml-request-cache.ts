@@ -1,5 +1,5 @@
 import type { CacheItem, CacheProvider } from '@node-saml/node-saml';
-import type { PrismaService } from '../../database/prisma.service.js';
+import type { SamlRepository } from './saml.repository.js';
 
 /**
  * node-saml's store of the AuthnRequest ids it issued (for InResponseTo), in Postgres so that a
@@ -7,25 +7,24 @@ import type { PrismaService } from '../../database/prisma.service.js';
  */
 export class SamlRequestCache implements CacheProvider {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: SamlRepository,
     private readonly ttlMs: number,
   ) {}
 
   async saveAsync(key: string, value: string): Promise<CacheItem | null> {
     const createdAt = new Date(value);
-    await this.prisma.samlRequest.upsert({ where: { id: key }, create: { id: key, createdAt }, update: {} });
+    await this.repository.saveRequest(key, createdAt);
     return { value, createdAt: createdAt.getTime() };
   }
 
   async getAsync(key: string): Promise<string | null> {
-    const row = await this.prisma.samlRequest.findUnique({ where: { id: key } });
-    if (!row || row.createdAt.getTime() + this.ttlMs < Date.now()) return null;
-    return row.createdAt.toISOString();
+    const issuedAt = await this.repository.requestIssuedAt(key);
+    if (!issuedAt || issuedAt.getTime() + this.ttlMs < Date.now()) return null;
+    return issuedAt.toISOString();
   }
 
   async removeAsync(key: string | null): Promise<string | null> {
     if (!key) return null;
-    const { count } = await this.prisma.samlRequest.deleteMany({ where: { id: key } });
-    return count ? key : null;
+    return (await this.repository.removeRequest(key)) ? key : null;
   }
 }

@@ -1,10 +1,10 @@
 import { Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { checkCsrf, safeRelayState } from '../../console/staff-session.js';
 import { Public } from '../roles.decorator.js';
+import { checkCsrf, safeRelayState, type StaffUser } from '../staff/staff-session.js';
 import { SamlAuthGuard } from './saml-auth.guard.js';
-import { SamlStrategy, type StaffUser } from './saml.strategy.js';
+import { SamlStrategy } from './saml.strategy.js';
 import { SignInRefusedFilter } from './sign-in-refused.filter.js';
 
 @ApiExcludeController()

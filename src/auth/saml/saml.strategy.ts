@@ -3,19 +3,10 @@ import { PassportStrategy } from '@nestjs/passport';
 import { Strategy, ValidateInResponseTo, type Profile } from '@node-saml/passport-saml';
 import { ApiError } from '../../common/api-error.js';
 import { CONFIG, type Config } from '../../config/config.js';
-import { isUniqueViolation } from '../../database/database-errors.js';
-import { PrismaService } from '../../database/prisma.service.js';
+import type { StaffRole, StaffUser } from '../staff/staff-session.js';
 import { SamlRequestCache } from './saml-request-cache.js';
+import { SamlRepository } from './saml.repository.js';
 import { readSignedResponse, refusalOf, type EnvelopeExpectation, type SignedResponseFacts } from './signed-response.js';
-
-export type StaffRole = 'admin' | 'finance' | 'analyst';
-
-/** Who is signed in to the console. */
-export interface StaffUser {
-  nameId: string;
-  email: string | null;
-  roles: StaffRole[];
-}
 
 const REQUEST_TTL_MS = 10 * 60_000;
 
@@ -40,7 +31,7 @@ export class SamlStrategy extends PassportStrategy(Strategy, 'saml') {
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
-    private readonly prisma: PrismaService,
+    private readonly repository: SamlRepository,
   ) {
     const saml = config.saml!;
     const options = {
@@ -55,7 +46,7 @@ export class SamlStrategy extends PassportStrategy(Strategy, 'saml') {
       wantAuthnResponseSigned: true,
       validateInResponseTo: ValidateInResponseTo.always,
       requestIdExpirationPeriodMs: REQUEST_TTL_MS,
-      cacheProvider: new SamlRequestCache(prisma, REQUEST_TTL_MS),
+      cacheProvider: new SamlRequestCache(repository, REQUEST_TTL_MS),
       acceptedClockSkewMs: 30_000,
       maxAssertionAgeMs: 10 * 60_000,
       disableRequestedAuthnContext: true,
@@ -89,7 +80,12 @@ export class SamlStrategy extends PassportStrategy(Strategy, 'saml') {
     const facts = readSignedResponse(profile.getSamlResponseXml?.() ?? '', profile.getAssertionXml?.() ?? '');
     const refusal = facts ? refusalOf(facts, this.envelope) : 'saml_malformed';
     if (refusal) {
-      const received = facts && { responseIssuer: facts.responseIssuer, assertionIssuer: facts.assertionIssuer, destination: facts.destination, recipients: facts.bearerRecipients };
+      const received = facts && {
+        responseIssuer: facts.responseIssuer,
+        assertionIssuer: facts.assertionIssuer,
+        destination: facts.destination,
+        recipients: facts.bearerRecipients,
+      };
       this.logger.warn(`SAML sign-in refused (${refusal}): ${ENVELOPE_REFUSALS[refusal]}; received ${JSON.stringify(received).slice(0, 600)}`);
       throw new ApiError(401, refusal, ENVELOPE_REFUSALS[refusal]);
     }
@@ -109,15 +105,10 @@ export class SamlStrategy extends PassportStrategy(Strategy, 'saml') {
   /** Records the response's InResponseTo and the assertion id; a second use of either is refused. */
   private async consumeOnce({ assertionId, inResponseTo }: SignedResponseFacts): Promise<void> {
     if (!assertionId || !inResponseTo) throw new ApiError(401, 'saml_rejected', 'the SAML response lacks an assertion id or InResponseTo');
-    try {
-      await this.prisma.samlConsumed.createMany({ data: [{ id: `request:${inResponseTo}` }, { id: `assertion:${assertionId}` }] });
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        this.logger.warn('a SAML response was replayed');
-        throw new ApiError(401, 'saml_replayed', 'this SAML response was already used');
-      }
-      throw error;
+    if (!(await this.repository.consumeOnce(inResponseTo, assertionId))) {
+      this.logger.warn('a SAML response was replayed');
+      throw new ApiError(401, 'saml_replayed', 'this SAML response was already used');
     }
-    await this.prisma.samlRequest.deleteMany({ where: { id: inResponseTo } });
+    await this.repository.removeRequest(inResponseTo);
   }
 }

@@ -1,7 +1,7 @@
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toErrorResponse } from '../../common/error-response.js';
-import { html, simplePage } from '../../console/html.js';
+import { loggedErrorResponse } from '../../common/all-exceptions.filter.js';
+import { html, simplePage } from '../../common/html.js';
 
 /** What a person reads for each refusal: our words, keyed by the stable code, never an error's message. */
 const SIGN_IN_REFUSALS: Record<string, string> = {
@@ -22,9 +22,7 @@ export class SignInRefusedFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
-    const response = toErrorResponse(exception);
-    if (response.unexpected) request.log.error({ err: exception }, 'unexpected error');
-    else if (response.status === 503) request.log.warn({ err: { message: (exception as Error)?.message } }, 'database unavailable');
+    const response = loggedErrorResponse(exception, request);
     const code = response.body.error.code;
     const text = SIGN_IN_REFUSALS[code] ?? UNAVAILABLE;
     void reply

@@ -1,8 +1,16 @@
 import type {} from '@fastify/csrf-protection';
 import type {} from '@fastify/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../common/api-error.js';
-import type { StaffRole, StaffUser } from '../auth/saml/saml.strategy.js';
+import { ApiError } from '../../common/api-error.js';
+
+export type StaffRole = 'admin' | 'finance' | 'analyst';
+
+/** Who is signed in to the console (through SAML). */
+export interface StaffUser {
+  nameId: string;
+  email: string | null;
+  roles: StaffRole[];
+}
 
 declare module 'fastify' {
   interface Session {
@@ -15,7 +23,12 @@ declare module 'fastify' {
 /** A redirect target after sign-in: only a path of the console, never another site. */
 export function safeRelayState(relayState: unknown): string {
   if (typeof relayState !== 'string') return '/console';
-  if (!/^\/console(\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$/.test(relayState) || relayState.includes('//') || relayState.includes('\\') || /\.\.|%2e/i.test(relayState)) {
+  if (
+    !/^\/console(\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$/.test(relayState) ||
+    relayState.includes('//') ||
+    relayState.includes('\\') ||
+    /\.\.|%2e/i.test(relayState)
+  ) {
     return '/console';
   }
   return relayState;
@@ -29,6 +42,9 @@ export class SignInRequired extends Error {
     super('sign-in required');
   }
 }
+
+/** Where SignInRequired sends the browser: the SAML sign-in, which comes back to returnTo. */
+export const signInUrl = (returnTo: string) => `/auth/saml/login?RelayState=${encodeURIComponent(returnTo)}`;
 
 /** Checks the CSRF token of a state-changing request made with a session (@fastify/csrf-protection). */
 export async function checkCsrf(request: FastifyRequest, reply: FastifyReply): Promise<void> {
