@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { inflateRawSync } from 'node:zlib';
 import * as samlify from 'samlify';
 import selfsigned from 'selfsigned';
@@ -140,23 +140,25 @@ export class TestIdp {
 
   /** Serves GET /sso: signs in `loginAs` and posts the response back to the SP with an auto-submitting form. */
   async start(sp: () => { entityId: string; acsUrl: string }): Promise<this> {
-    this.server = createServer(async (req, res) => {
-      const url = new URL(req.url ?? '/', 'http://idp');
-      if (url.pathname !== '/sso') return void res.writeHead(404).end();
-      const { id, relayState } = TestIdp.requestIdOf(`http://idp${req.url}`);
-      const target = sp();
-      const samlResponse = await this.response(target, { inResponseTo: id, nameId: this.loginAs.nameId, groups: this.loginAs.groups });
-      const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-      res.writeHead(200, { 'content-type': 'text/html' }).end(
-        `<!doctype html><html><body onload="document.forms[0].submit()"><form method="post" action="${esc(target.acsUrl)}">` +
-          `<input type="hidden" name="SAMLResponse" value="${esc(samlResponse)}"><input type="hidden" name="RelayState" value="${esc(relayState ?? '')}">` +
-          `<noscript><button>Continue</button></noscript></form></body></html>`,
-      );
-    });
+    this.server = createServer((req, res) => void this.serve(req, res, sp).catch(() => res.writeHead(500).end()));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();
     this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     return this;
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, sp: () => { entityId: string; acsUrl: string }): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://idp');
+    if (url.pathname !== '/sso') return void res.writeHead(404).end();
+    const { id, relayState } = TestIdp.requestIdOf(`http://idp${req.url}`);
+    const target = sp();
+    const samlResponse = await this.response(target, { inResponseTo: id, nameId: this.loginAs.nameId, groups: this.loginAs.groups });
+    const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+    res.writeHead(200, { 'content-type': 'text/html' }).end(
+      `<!doctype html><html><body onload="document.forms[0].submit()"><form method="post" action="${esc(target.acsUrl)}">` +
+        `<input type="hidden" name="SAMLResponse" value="${esc(samlResponse)}"><input type="hidden" name="RelayState" value="${esc(relayState ?? '')}">` +
+        `<noscript><button>Continue</button></noscript></form></body></html>`,
+    );
   }
 
   async stop(): Promise<void> {

@@ -132,7 +132,6 @@ export async function collectSnapshot(client: MetabaseAdminClient, wanted: Snaps
     embeddingSecretKey: readSecret(properties, 'embedding-secret-key'),
     jwtSharedSecret: readSecret(properties, 'jwt-shared-secret'),
   };
-  properties = {};
 
   const part = async <T>(name: UnreadPart['part'], read: () => Promise<T>): Promise<T | null> => {
     try {
