@@ -10,16 +10,21 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { answerClientError, answerFrameworkError } from './common/framework-errors.js';
+import { parseQueryStrictly } from './common/query-string.js';
+import { checkUrlText } from './common/url-text.js';
 import { securityHeaders } from './common/security-headers.js';
 import type { Config } from './config/config.js';
 import { ConsoleSessionStore } from './console/console-session.store.js';
-import { PrismaService } from './database/prisma.service.js';
+import { admitRequests } from './lifecycle/request-admission.js';
 import { NestPinoLogger } from './logging/logger.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
 /** Request bodies over this get 413. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Sent on every answer, including those made before any hook runs. */
+const BASE_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' };
 
 export interface AppOptions {
   /**
@@ -40,6 +45,18 @@ class AccessLogController extends LogController {
   }
 }
 
+export interface ServedRoute {
+  method: string;
+  /** Fastify's pattern, e.g. /v1/tenants/:slug */
+  url: string;
+}
+const routeTables = new WeakMap<object, ServedRoute[]>();
+
+/** Every route the application serves (Nest's and Fastify's own), for the tests generated from the route table. */
+export function routeTableOf(app: NestFastifyApplication): readonly ServedRoute[] {
+  return routeTables.get(app) ?? [];
+}
+
 /** Builds the HTTP application (not yet listening): used by main.ts and the tests. */
 export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -51,11 +68,22 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    return503OnClosing: true,
+    // Shutdown answers its own 503, in the contract's shape (src/lifecycle/request-admission.ts).
+    return503OnClosing: false,
     trustProxy: config.trustProxy,
     logController: new AccessLogController(),
+    // Longer than the 200 characters checkUrlText allows, so an over-long id gets its 400 from there.
+    routerOptions: { maxParamLength: 500, querystringParser: parseQueryStrictly },
+    // The router's and the HTTP parser's own refusals, in the contract's shape too.
+    frameworkErrors: answerFrameworkError(BASE_HEADERS),
+    clientErrorHandler: answerClientError(BASE_HEADERS),
   });
   const fastify = adapter.getInstance();
+  fastify.addHook('preValidation', checkUrlText);
+  const routes: ServedRoute[] = [];
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method: method.toUpperCase(), url: route.url });
+  });
   // JSON only: Fastify's own parser (prototype-poisoning safe); anything else gets 415.
   fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onSend', async (request, reply) => {
@@ -86,22 +114,23 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     void reply.headers(headers);
     done();
   });
+  // Before the hooks that do work (sessions): at shutdown, new requests get 503 shutting_down; admitted ones are counted.
+  admitRequests(fastify);
   if (config.saml) {
     // Console sessions: server-side (Postgres), HttpOnly, SameSite=Lax, Secure outside plain-http dev,
-    // idle timeout by a rolling cookie, absolute timeout checked by the console; forms need CSRF tokens.
+    // idle timeout by a rolling cookie, absolute timeout checked by StaffGuard; forms need CSRF tokens.
     const saml = config.saml;
     await app.register(cookie as never);
     await app.register(formbody as never);
     await app.register(session as never, {
       secret: saml.sessionSecret,
       cookieName: 'embedgate_session',
-      store: new ConsoleSessionStore(app.get(PrismaService), saml.sessionIdleMinutes * 60_000),
+      store: app.get(ConsoleSessionStore),
       saveUninitialized: false,
       rolling: true,
       cookie: { httpOnly: true, sameSite: 'lax', secure: saml.secureCookies, path: '/', maxAge: saml.sessionIdleMinutes * 60_000 },
     });
     await app.register(csrf as never, { sessionPlugin: '@fastify/session' });
-    app.getHttpAdapter().getInstance().decorate('consoleAbsoluteMs', saml.sessionAbsoluteHours * 3_600_000);
   }
   // CORS is off unless CORS_ORIGINS lists the origins allowed to call the API from a browser.
   if (config.corsOrigins?.length) {
@@ -122,5 +151,6 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', swaggerUiEnabled: options.docsUi ?? true });
   await app.init();
+  routeTables.set(app, routes);
   return app;
 }

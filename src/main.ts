@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, processEnv, type Config } from './config/confi
 import { withDemoDefaults } from './config/demo-defaults.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.js';
 import { applyMigrations, PROJECT_ROOT } from './database/migrations.js';
+import { installGracefulShutdown } from './lifecycle/graceful-shutdown.js';
 import { seedDemo } from './demo/seed-demo.js';
 import { createLogger } from './logging/logger.js';
 
@@ -38,20 +39,7 @@ async function main(): Promise<void> {
   }
 
   const app = await createApp(config, logger);
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'shutting down: finishing requests in flight');
-    const forced = setTimeout(() => process.exit(1), 10_000).unref();
-    await app.close();
-    await embedded?.stop();
-    clearTimeout(forced);
-    logger.flush();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  installGracefulShutdown(app, { logger, afterClose: async () => embedded?.stop() });
 
   await app.listen({ port: config.port, host: config.host });
   const address = app.getHttpServer().address();

@@ -29,6 +29,13 @@ const jsonOf = <T extends z.ZodType>(name: string, schema: T) =>
 
 const groupNames = z.array(z.string().min(1).max(200)).max(50);
 
+/** Metabase's administrators group: its members are superusers. Never a group embedgate assigns. */
+export const ADMINISTRATORS_GROUP = 'Administrators';
+
+/** Whether a group name is an administrator group (Administrators, or one of `adminGroups`), in any case. */
+export const isAdminGroup = (name: string, adminGroups: readonly string[]): boolean =>
+  [ADMINISTRATORS_GROUP, ...adminGroups].some((admin) => admin.trim().toLowerCase() === name.trim().toLowerCase());
+
 const integer = (name: string, min: number, max: number) =>
   z
     .string()
@@ -38,12 +45,14 @@ const integer = (name: string, min: number, max: number) =>
 
 /** The environment embedgate reads, and what each variable becomes. */
 export const envObject = z.object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
     DATABASE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
       .optional(),
     DATABASE_POOL_SIZE: integer('DATABASE_POOL_SIZE', 1, 200).default(10),
+    DATABASE_CONNECT_TIMEOUT_MS: integer('DATABASE_CONNECT_TIMEOUT_MS', 100, 120_000).default(5_000),
+    // 0 turns it off; the seat ledger's transactions are bounded at 15 s anyway (seat-ledger.service.ts).
+    DATABASE_STATEMENT_TIMEOUT_MS: integer('DATABASE_STATEMENT_TIMEOUT_MS', 0, 3_600_000).default(15_000),
     METABASE_SITE_URL: z
       .url({ protocol: /^https?$/, error: 'METABASE_SITE_URL must be an http(s) URL, e.g. https://metabase.example.com' })
       .transform((url) => url.replace(/\/+$/, '')),
@@ -59,15 +68,20 @@ export const envObject = z.object({
     ROLE_GROUPS: jsonOf('ROLE_GROUPS', z.partialRecord(z.enum(['viewer', 'analyst']), groupNames)).default({
       analyst: ['Analysts'],
     }),
+    // Groups with administrator rights besides Administrators: no tenant or role may be given one.
+    ADMIN_GROUPS: jsonOf('ADMIN_GROUPS', groupNames).default([]),
     METABASE_API_URL: z
       .url({ protocol: /^https?$/, error: 'METABASE_API_URL must be an http(s) URL' })
       .transform((url) => url.replace(/\/+$/, ''))
       .optional(),
     METABASE_API_KEY: z.string().min(8, 'METABASE_API_KEY looks too short to be a Metabase API key').optional(),
     METABASE_API_TIMEOUT_MS: integer('METABASE_API_TIMEOUT_MS', 100, 120_000).default(5_000),
+    METABASE_CHECK_INTERVAL_MINUTES: integer('METABASE_CHECK_INTERVAL_MINUTES', 1, 1_440).default(10),
     OUTBOX_INTERVAL_SECONDS: integer('OUTBOX_INTERVAL_SECONDS', 1, 3_600).default(5),
     RECLAIM_INTERVAL_MINUTES: integer('RECLAIM_INTERVAL_MINUTES', 0, 525_600).default(0),
     RECLAIM_IDLE_DAYS: integer('RECLAIM_IDLE_DAYS', 1, 3_650).default(30),
+    RETENTION_INTERVAL_MINUTES: integer('RETENTION_INTERVAL_MINUTES', 0, 525_600).default(60),
+    RETENTION_DAYS: integer('RETENTION_DAYS', 1, 3_650).default(7),
     PUBLIC_URL: z
       .url({ protocol: /^https?$/, error: 'PUBLIC_URL must be an http(s) URL: where browsers reach embedgate' })
       .transform((url) => url.replace(/\/+$/, ''))
@@ -96,7 +110,13 @@ export const envObject = z.object({
       .refine((pem) => pem.includes('BEGIN CERTIFICATE') || /^[A-Za-z0-9+/=\s]{200,}$/.test(pem), 'SAML_IDP_CERT must be the IdP’s signing certificate (PEM)')
       .optional(),
     SAML_ROLE_ATTRIBUTE: z.string().min(1).max(200).default('groups'),
-    SAML_ROLE_MAP: jsonOf('SAML_ROLE_MAP', z.record(z.string().min(1), z.enum(['admin', 'finance', 'analyst']))).default({}),
+    // A Map: an IdP group named like an Object property (constructor, toString) must not find a role.
+    SAML_ROLE_MAP: jsonOf(
+      'SAML_ROLE_MAP',
+      z
+        .record(z.string().min(1), z.enum(['admin', 'finance', 'analyst']))
+        .transform((roles) => new Map(Object.entries(roles)) as ReadonlyMap<string, 'admin' | 'finance' | 'analyst'>),
+    ).default(new Map()),
     SESSION_SECRET: secret('SESSION_SECRET').optional(),
     SESSION_IDLE_MINUTES: integer('SESSION_IDLE_MINUTES', 1, 1_440).default(30),
     SESSION_ABSOLUTE_HOURS: integer('SESSION_ABSOLUTE_HOURS', 1, 168).default(8),
@@ -119,6 +139,18 @@ export const envSchema = envObject.superRefine((env, ctx) => {
       ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'SESSION_SECRET is required when SAML is configured (at least 32 bytes: openssl rand -hex 32)' });
     }
   }
+    // An SSO login with an administrator group makes a Metabase superuser (group sync applies names as given).
+    const assigned: [string, string[]][] = [
+      ['GROUPS_INTERNAL', env.GROUPS_INTERNAL],
+      ['GROUPS_EXTERNAL', env.GROUPS_EXTERNAL],
+      ...Object.entries(env.ROLE_GROUPS).map(([role, groups]): [string, string[]] => [`ROLE_GROUPS.${role}`, groups ?? []]),
+    ];
+    for (const [name, groups] of assigned) {
+      const admin = groups.find((group) => isAdminGroup(group, env.ADMIN_GROUPS));
+      if (admin !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [name.split('.')[0]], message: `${name} must not name an administrator group ('${admin}')` });
+      }
+    }
     if (env.METABASE_EMBEDDING_SECRET_KEY === env.METABASE_JWT_SHARED_SECRET) {
       ctx.addIssue({
         code: 'custom',

@@ -2,10 +2,13 @@ import { envObject, envSchema, type Env } from './config.schema.js';
 
 /** The validated configuration, read once at boot. Nothing outside src/config reads process.env. */
 export interface Config {
-  nodeEnv: Env['NODE_ENV'];
   /** Unset means: run on the embedded demo database (see src/database/embedded-postgres.ts). */
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  /** How long getting a Postgres connection may take (opening one, or waiting for a free one in the pool). */
+  databaseConnectTimeoutMs: number;
+  /** Postgres cancels a statement running longer (SQLSTATE 57014, answered 503); 0 means no limit. */
+  databaseStatementTimeoutMs: number;
   host: string;
   port: number;
   /**
@@ -29,7 +32,8 @@ export interface Config {
     idpIssuer: string;
     idpCert: string;
     roleAttribute: string;
-    roleMap: Record<string, 'admin' | 'finance' | 'analyst'>;
+    /** IdP group name (exact) to console role. */
+    roleMap: ReadonlyMap<string, 'admin' | 'finance' | 'analyst'>;
     acsUrl: string;
     sessionSecret: string;
     sessionIdleMinutes: number;
@@ -52,14 +56,20 @@ export interface Config {
     ssoTokenTtlSeconds: number;
     /** The Metabase API (users, deactivation); undefined when no API key is configured: then it is off. */
     api?: { url: string; key: string; timeoutMs: number };
+    /** How often the configuration check runs (with the API key); the isolation verdict goes stale after 3 intervals. */
+    checkIntervalMinutes: number;
   };
   outbox: { intervalSeconds: number };
   /** Idle-seat reclamation on a schedule; intervalMinutes 0 means off. */
   reclaim: { intervalMinutes: number; idleDays: number };
+  /** The purge of rows past their use (src/retention); intervalMinutes 0 means off. */
+  retention: { intervalMinutes: number; days: number };
   groups: {
     internal: string[];
     external: string[];
     byRole: Partial<Record<'viewer' | 'analyst', string[]>>;
+    /** Administrator groups besides Administrators (ADMIN_GROUPS): never assigned to a tenant or role. */
+    admin: string[];
   };
 }
 
@@ -86,9 +96,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   return {
-    nodeEnv: e.NODE_ENV,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     host: e.HOST,
     port: e.PORT,
     trustProxy: e.TRUST_PROXY,
@@ -131,10 +142,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       api: e.METABASE_API_KEY
         ? { url: e.METABASE_API_URL ?? e.METABASE_SITE_URL, key: e.METABASE_API_KEY, timeoutMs: e.METABASE_API_TIMEOUT_MS }
         : undefined,
+      checkIntervalMinutes: e.METABASE_CHECK_INTERVAL_MINUTES,
     },
     outbox: { intervalSeconds: e.OUTBOX_INTERVAL_SECONDS },
     reclaim: { intervalMinutes: e.RECLAIM_INTERVAL_MINUTES, idleDays: e.RECLAIM_IDLE_DAYS },
-    groups: { internal: e.GROUPS_INTERNAL, external: e.GROUPS_EXTERNAL, byRole: e.ROLE_GROUPS },
+    retention: { intervalMinutes: e.RETENTION_INTERVAL_MINUTES, days: e.RETENTION_DAYS },
+    groups: { internal: e.GROUPS_INTERNAL, external: e.GROUPS_EXTERNAL, byRole: e.ROLE_GROUPS, admin: e.ADMIN_GROUPS },
   };
 }
 
@@ -147,6 +160,14 @@ export function processEnv(): Record<string, string | undefined> {
 export interface CliConfig {
   databaseUrl: string;
   metabaseApi?: NonNullable<Config['metabase']['api']>;
+  /** For `retention purge`: RETENTION_DAYS. */
+  retentionDays: number;
+  /** For `metabase check|sync|sandboxes`: embedgate's side of the comparison (the secrets are required there). */
+  metabaseSide: {
+    secrets?: { embeddingSecretKey: string; jwtSharedSecret: string };
+    groups: Config['groups'];
+    metabaseTenants: boolean;
+  };
 }
 
 const cliSchema = envObject.pick({
@@ -155,7 +176,15 @@ const cliSchema = envObject.pick({
   METABASE_API_URL: true,
   METABASE_API_KEY: true,
   METABASE_API_TIMEOUT_MS: true,
-}).partial({ METABASE_SITE_URL: true });
+  RETENTION_DAYS: true,
+  METABASE_EMBEDDING_SECRET_KEY: true,
+  METABASE_JWT_SHARED_SECRET: true,
+  GROUPS_INTERNAL: true,
+  GROUPS_EXTERNAL: true,
+  ROLE_GROUPS: true,
+  ADMIN_GROUPS: true,
+  METABASE_TENANTS: true,
+}).partial({ METABASE_SITE_URL: true, METABASE_EMBEDDING_SECRET_KEY: true, METABASE_JWT_SHARED_SECRET: true });
 
 /** The CLI's configuration: DATABASE_URL is required; the Metabase secrets are not. */
 export function loadCliConfig(env: Record<string, string | undefined>): CliConfig {
@@ -168,5 +197,14 @@ export function loadCliConfig(env: Record<string, string | undefined>): CliConfi
   return {
     databaseUrl: e.DATABASE_URL,
     metabaseApi: e.METABASE_API_KEY && apiUrl ? { url: apiUrl, key: e.METABASE_API_KEY, timeoutMs: e.METABASE_API_TIMEOUT_MS } : undefined,
+    retentionDays: e.RETENTION_DAYS,
+    metabaseSide: {
+      secrets:
+        e.METABASE_EMBEDDING_SECRET_KEY && e.METABASE_JWT_SHARED_SECRET
+          ? { embeddingSecretKey: e.METABASE_EMBEDDING_SECRET_KEY, jwtSharedSecret: e.METABASE_JWT_SHARED_SECRET }
+          : undefined,
+      groups: { internal: e.GROUPS_INTERNAL, external: e.GROUPS_EXTERNAL, byRole: e.ROLE_GROUPS, admin: e.ADMIN_GROUPS },
+      metabaseTenants: e.METABASE_TENANTS,
+    },
   };
 }

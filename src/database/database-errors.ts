@@ -28,7 +28,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (codes.some((c) => UNAVAILABLE_PRISMA.has(c) || UNAVAILABLE_NODE.has(c))) return true;
   // 08xxx connection exceptions, 57P0x operator intervention (shutdown, terminated backend).
   if (codes.some((c) => /^08\d{3}$/.test(c) || /^57P0\d$/.test(c))) return true;
+  // 57014: the statement timeout (DATABASE_STATEMENT_TIMEOUT_MS) cancelled a statement stuck on locks or
+  // load; Postgres rolled it (and its transaction) back, so a retry is safe: unavailable, not a bug.
+  if (codes.includes('57014')) return true;
   if (codes.includes('DatabaseNotReachable') || codes.includes('ConnectionClosed') || codes.includes('SocketTimeout')) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|Client has encountered a connection error/i.test(message);
+  // "Query read timeout": pg's client-side bound, past the statement timeout, on a server that did not answer.
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|Client has encountered a connection error|Query read timeout/i.test(
+    message,
+  );
 }

@@ -4,16 +4,36 @@ import pg from 'pg';
 import { CONFIG, type Config } from '../config/config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 
+/** The client gives up on a query this long after Postgres should have cancelled it. */
+const QUERY_TIMEOUT_MARGIN_MS = 1_000;
+
 /** The one Prisma client of the process, over the pg driver adapter (no Rust engine). */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
-  constructor(@Inject(CONFIG) config: Pick<Config, 'databaseUrl' | 'databasePoolSize'>) {
+  /**
+   * The CLI passes no timeouts: it connects within 5 s and leaves its statements unbounded (an operator
+   * runs it and watches). Migrations run on their own connections (migrations.ts), never under these.
+   */
+  constructor(
+    @Inject(CONFIG)
+    config: Pick<Config, 'databaseUrl' | 'databasePoolSize'> & Partial<Pick<Config, 'databaseConnectTimeoutMs' | 'databaseStatementTimeoutMs'>>,
+  ) {
     if (!config.databaseUrl) throw new Error('PrismaService needs a database URL');
+    const statementTimeoutMs = config.databaseStatementTimeoutMs ?? 0;
     const pool = new pg.Pool({
       connectionString: config.databaseUrl,
       max: config.databasePoolSize,
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: config.databaseConnectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
+      // A server gone without closing the connection (a partition, a host lost) is found by the OS's probes.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      ...(statementTimeoutMs > 0 && {
+        // Postgres cancels a statement past this (SQLSTATE 57014), rolling back what it did.
+        statement_timeout: statementTimeoutMs,
+        // The client's own bound, a little later: for when the server cannot even send that cancellation.
+        query_timeout: statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
+      }),
     });
     // A dropped connection is removed from the pool and reported by the next query; not a crash.
     pool.on('error', () => undefined);

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type Logger } from 'pino';
+import { StdoutLogDestination } from './stdout-log-destination.js';
 
 /**
  * Structured JSON logs (pino). Request logs carry the request id as `reqId`. Secrets and tokens
@@ -18,33 +19,26 @@ export function loggableUrl(url: string): string {
   return `${safePath}?${names.join('&')}`;
 }
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({
-    level,
-    serializers: {
-      req: (req: { method?: string; url?: string; ip?: string }) => ({ method: req.method, url: loggableUrl(req.url ?? ''), remoteAddress: req.ip }),
-      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      err: pino.stdSerializers.err,
+export function createLogger(level: string, destination?: NodeJS.WritableStream | StdoutLogDestination): Logger {
+  return pino(
+    {
+      level,
+      serializers: {
+        req: (req: { method?: string; url?: string; ip?: string }) => ({ method: req.method, url: loggableUrl(req.url ?? ''), remoteAddress: req.ip }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+        err: pino.stdSerializers.err,
+      },
+      base: { service: 'embedgate' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', '*.authorization', '*.apiKey', '*.token', '*.jwt', '*.secret', '*.password'],
+        censor: '[redacted]',
+      },
     },
-    base: { service: 'embedgate' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        '*.authorization',
-        '*.apiKey',
-        '*.token',
-        '*.jwt',
-        '*.secret',
-        '*.password',
-      ],
-      censor: '[redacted]',
-    },
-  },
-  // Standard output through sonic-boom, asynchronous: lines written while a write is in flight go out
-  // together in the next one, rather than a write call per line (flushed at exit).
-  destination ?? pino.destination({ dest: 1, sync: false }));
+    // Standard output, asynchronous: lines written while a write is in flight go out together in the
+    // next one, and nothing at exit can block on a reader that is not reading (see StdoutLogDestination).
+    destination ?? new StdoutLogDestination(),
+  );
 }
 
 /** Nest's logger interface over pino, so framework messages are JSON lines too. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { assertLogsHoldNoSecrets, rememberSecret } from './secrets-hygiene.js';
@@ -15,13 +16,24 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface ServiceProcessOptions {
+  /** `npm`: through `npm run start:prod`, as an operator would start it (npm forwards the signals). */
+  launcher?: 'node' | 'npm';
+}
+
 /** Starts `node dist/main.js` (the built service, as `npm start` runs it) and waits for its 'listening' log line (level info). */
-export async function startServiceProcess(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+export async function startServiceProcess(
+  env: Record<string, string | undefined>,
+  timeoutMs = 60_000,
+  options: ServiceProcessOptions = {},
+): Promise<ServiceProcess> {
+  const [command, args]: [string, string[]] = options.launcher === 'npm' ? ['npm', ['run', 'start:prod']] : [process.execPath, [MAIN]];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
+      npm_config_update_notifier: 'false',
       HOST: '127.0.0.1',
       PORT: '0',
       METABASE_SITE_URL: TEST_SITE_URL,
@@ -94,4 +106,27 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   clearTimeout(timer);
   if (args[0] === 'keys') rememberSecret(stdout.trim());
   return { status, stdout, stderr };
+}
+
+/** The processes started by `pid`, and theirs (Linux /proc): the service under `npm run`. */
+export function descendantPids(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      children.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    }
+  } catch {
+    children = [];
+  }
+  return children.flatMap((child) => [child, ...descendantPids(child)]);
+}
+
+/** True while a process with this pid exists. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
