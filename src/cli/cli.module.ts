@@ -7,6 +7,7 @@ import type { CliConfig, Config } from '../config/config.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { LicenseReconciliation } from '../license/license-reconciliation.service.js';
 import { MetabaseModule } from '../metabase/metabase.module.js';
+import { MetabaseStatusModule } from '../metabase-status/metabase-status.module.js';
 import { RetentionModule } from '../retention/retention.module.js';
 import { SeatsModule } from '../seats/seats.module.js';
 
@@ -45,7 +46,8 @@ export interface CommandOptions {
  * no statement timeout: an operator runs it and watches), no caching (one command, one read), rate
  * limits in memory, the Metabase API when configured, and every schedule off. It fills only what
  * those modules read: they are checked by the CLI's end-to-end tests. The CLI mints no Metabase
- * token, but MetabaseTokens is built with secrets: random ones of this process, which nothing shares.
+ * token, but MetabaseTokens is built with secrets: embedgate's when given (the metabase commands
+ * compare them with Metabase's), else random ones of this process, which nothing shares.
  */
 export function cliModuleConfig(cli: CliConfig, options: CommandOptions = {}) {
   return {
@@ -56,11 +58,15 @@ export function cliModuleConfig(cli: CliConfig, options: CommandOptions = {}) {
     metabase: {
       api: cli.metabaseApi,
       siteUrl: cli.metabaseApi?.url ?? 'http://localhost',
-      embeddingSecretKey: randomBytes(32).toString('hex'),
-      jwtSharedSecret: randomBytes(32).toString('hex'),
+      // The metabase commands compare Metabase's secrets with embedgate's (main.ts requires them there).
+      embeddingSecretKey: cli.metabaseSide.secrets?.embeddingSecretKey ?? randomBytes(32).toString('hex'),
+      jwtSharedSecret: cli.metabaseSide.secrets?.jwtSharedSecret ?? randomBytes(32).toString('hex'),
       guestTokenTtlSeconds: 60,
       ssoTokenTtlSeconds: 60,
+      checkIntervalMinutes: 10,
     },
+    groups: cli.metabaseSide.groups,
+    metabaseTenants: cli.metabaseSide.metabaseTenants,
     outbox: { intervalSeconds: 5 },
     reclaim: { intervalMinutes: 0, idleDays: 0 },
     retention: { intervalMinutes: 0, days: options.retentionDays ?? cli.retentionDays },
@@ -85,6 +91,7 @@ export class CliModule {
         SeatsModule,
         RetentionModule,
         MetabaseModule,
+        MetabaseStatusModule,
       ],
       // Not LicenseModule: its LicenseService seeds the license row with SEAT_BUDGET at init, which is
       // the server's first boot to do (the CLI knows no SEAT_BUDGET, and should write nothing but its work).

@@ -10,6 +10,7 @@ import { ApiError } from '../common/api-error.js';
 import { validBody, validQuery } from '../common/zod-validation.pipe.js';
 import { LicenseReconciliation } from '../license/license-reconciliation.service.js';
 import { LicenseService } from '../license/license.service.js';
+import { MetabaseStatusService } from '../metabase-status/metabase-status.service.js';
 import { seatUsageCsv } from '../reports/csv.js';
 import { SeatUsageReports } from '../reports/seat-usage.service.js';
 import { TenantsService } from '../tenants/tenants.service.js';
@@ -17,6 +18,7 @@ import { ConsoleExceptionsFilter } from './console-exceptions.filter.js';
 import { auditPageQuery, reportRangeQuery, setTierForm, tenantsPageQuery } from './console-forms.js';
 import { auditView } from './views/audit.view.js';
 import { licenseView, type ReconciliationOutcome } from './views/license.view.js';
+import { metabaseView } from './views/metabase.view.js';
 import { signedOutView } from './views/pages.view.js';
 import { seatUsageView } from './views/seat-usage.view.js';
 import { downgradeConfirmView, tenantsView } from './views/tenants.view.js';
@@ -51,6 +53,7 @@ export class ConsoleController {
     private readonly reconciliation: LicenseReconciliation,
     private readonly reports: SeatUsageReports,
     private readonly audit: AuditService,
+    private readonly metabase: MetabaseStatusService,
   ) {}
 
   @Get()
@@ -103,6 +106,17 @@ export class ConsoleController {
     const license = await this.license.get();
     const reconciliation = await this.reconcile();
     sendPage(reply, licenseView({ staff, csrfToken: reply.generateCsrf(), license, reconciliation }));
+  }
+
+  @Get('metabase')
+  @Staff('admin', 'finance')
+  async metabasePage(@CurrentStaff() staff: StaffUser, @Res() reply: FastifyReply) {
+    let failed: string | undefined;
+    const status = await this.metabase.status().catch(async (error: unknown) => {
+      failed = (error as Error).message;
+      return this.metabase.status({ runIfNone: false });
+    });
+    sendPage(reply, metabaseView({ staff, csrfToken: reply.generateCsrf(), status, failed }));
   }
 
   @Get('reports/seat-usage')

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import type { Config } from '../config/config.js';
 import { LicenseModule } from '../license/license.module.js';
+import { MetabaseStatusModule } from '../metabase-status/metabase-status.module.js';
 import { ReportsModule } from '../reports/reports.module.js';
 import { TenantsModule } from '../tenants/tenants.module.js';
 import { ConsoleSessionRepository } from './console-session.repository.js';
@@ -18,7 +19,7 @@ export class ConsoleModule {
     if (!config.saml) return { module: ConsoleModule };
     return {
       module: ConsoleModule,
-      imports: [TenantsModule, LicenseModule, ReportsModule, AuditModule],
+      imports: [TenantsModule, LicenseModule, ReportsModule, AuditModule, MetabaseStatusModule],
       providers: [ConsoleSessionRepository, ConsoleSessionStore],
       controllers: [ConsoleController],
       exports: [ConsoleSessionStore],

@@ -12,6 +12,10 @@ export interface MetabaseUser {
   is_active: boolean;
   is_superuser?: boolean;
   last_login?: string | null;
+  /** The groups the user is in (rows of GET /api/user, for admins). */
+  group_ids?: number[];
+  /** The Metabase tenant of a tenant user; null for an internal user. */
+  tenant_id?: number | null;
 }
 
 export interface MetabaseApiConfig {
@@ -40,8 +44,7 @@ const PAGE_SIZE = 100;
 const RETRY_DELAYS_MS = [250, 1_000];
 
 /** The longest one read of one page can take: every try timing out, with the pauses between them. */
-export const longestReadMs = (timeoutMs: number) =>
-  (RETRY_DELAYS_MS.length + 1) * timeoutMs + RETRY_DELAYS_MS.reduce((sum, delay) => sum + delay, 0);
+export const longestReadMs = (timeoutMs: number) => (RETRY_DELAYS_MS.length + 1) * timeoutMs + RETRY_DELAYS_MS.reduce((sum, delay) => sum + delay, 0);
 
 /** What a caller may bound a call with: an abort signal (e.g. the end of its lease on the work). */
 export interface CallOptions {
@@ -93,11 +96,13 @@ export class MetabaseApiClient {
   }
 
   /** Every user with the given status, page by page. */
-  async listUsers(options: { status: 'active' | 'deactivated' | 'all'; query?: string } & CallOptions): Promise<MetabaseUser[]> {
+  async listUsers(options: { status: 'active' | 'deactivated' | 'all'; query?: string; tenancy?: 'all' } & CallOptions): Promise<MetabaseUser[]> {
     const users: MetabaseUser[] = [];
     for (let offset = 0; ; offset += PAGE_SIZE) {
       const params = new URLSearchParams({ status: options.status, limit: String(PAGE_SIZE), offset: String(offset) });
       if (options.query) params.set('query', options.query);
+      // Without it, a superuser's listing leaves tenant users out (users_rest/api.clj).
+      if (options.tenancy) params.set('tenancy', options.tenancy);
       const page = await this.read<{ data?: MetabaseUser[]; total?: number }>(`/api/user?${params}`, options);
       if (!page || !Array.isArray(page.data)) throw new MetabaseApiError('GET /api/user answered without a data list', 200);
       users.push(...page.data);
@@ -110,6 +115,16 @@ export class MetabaseApiClient {
     const wanted = email.toLowerCase();
     const candidates = await this.listUsers({ status: 'active', query: email, signal: options.signal });
     return candidates.find((user) => user.email.toLowerCase() === wanted && user.is_active) ?? null;
+  }
+
+  /**
+   * Every user, active or not, with exactly this email (case-insensitively): tenant users included
+   * when `tenancy` is 'all' (only valid where Metabase's tenants are on).
+   */
+  async usersByEmail(email: string, options: { tenancy?: 'all' } & CallOptions = {}): Promise<MetabaseUser[]> {
+    const wanted = email.toLowerCase();
+    const candidates = await this.listUsers({ status: 'all', query: email, tenancy: options.tenancy, signal: options.signal });
+    return candidates.filter((user) => user.email.toLowerCase() === wanted);
   }
 
   /** Deactivates a user (Metabase keeps the row; billing stops). A user already gone counts as done. */

@@ -43,6 +43,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Set by each Metabase configuration check (src/metabase-status): its findings, by severity. */
+  readonly metabaseFindings = new Gauge({
+    name: 'embedgate_metabase_findings',
+    help: 'Findings of the last Metabase configuration check, by severity (blocking, warning, info)',
+    labelNames: ['severity'] as const,
+    registers: [this.registry],
+  });
+
   constructor(database: MetricsRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'embedgate_' });
     new Gauge({

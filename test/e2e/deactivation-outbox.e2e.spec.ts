@@ -21,6 +21,12 @@ async function instance(env: Record<string, string>, db?: RunningService['db']) 
     { SEAT_BUDGET: '100', METABASE_API_URL: metabase.url, METABASE_API_KEY, OUTBOX_INTERVAL_SECONDS: '3600', RETENTION_INTERVAL_MINUTES: '0', ...env },
     db,
   );
+  if (!db) {
+    // With an API key, SSO fails closed until Metabase's check proves a tenant isolated; this file tests
+    // the outbox, not isolation (metabase-status.e2e.spec.ts does). Instances sharing the database read it at start.
+    const off = await service.admin.put('/v1/metabase/fail-closed', { enabled: false, reason: 'deactivation outbox tests' });
+    if (off.status !== 200) throw new Error(`fail-closed off: ${off.status} ${JSON.stringify(off.body)}`);
+  }
   return { service, outbox: service.app.get(DeactivationOutbox) };
 }
 
@@ -87,7 +93,9 @@ describe('a user back on a seat is not deactivated by a job queued before', () =
     const ann = await ssoEmbed(app, 'globex', 'ann');
     const { run, recover } = await downgradeWhileMetabaseHangs(ann.email);
     await ssoEmbed(app, 'globex', 'ann'); // a new seat: it cancels the job in flight
-    const [job] = await service.db.query<{ status: string; outcome: string }>(`SELECT status::text, outcome FROM metabase_outbox WHERE email = $1`, [ann.email]);
+    const [job] = await service.db.query<{ status: string; outcome: string }>(`SELECT status::text, outcome FROM metabase_outbox WHERE email = $1`, [
+      ann.email,
+    ]);
     expect(job).toEqual({ status: 'skipped', outcome: 'cancelled: the user took a seat again' });
     recover();
 
@@ -144,7 +152,10 @@ describe('two instances on one database never work on one job at once', () => {
     // The first instance's lease runs out (a long pause, say): the job is due again.
     await db().query(`UPDATE metabase_outbox SET next_attempt_at = now() WHERE email = $1`, [dan.email]);
     const fast = second.outbox.runOnce();
-    await until(async () => (await db().query(`SELECT 1 FROM metabase_outbox WHERE email = $1 AND attempts = 2`, [dan.email])).length === 1, 'the second claim');
+    await until(
+      async () => (await db().query(`SELECT 1 FROM metabase_outbox WHERE email = $1 AND attempts = 2`, [dan.email])).length === 1,
+      'the second claim',
+    );
     recover();
     const [slowRun, fastRun] = await Promise.all([slow, fast]);
     expect(slowRun).toMatchObject({ claimed: 1, takenOver: 1, done: 0 });
@@ -185,9 +196,7 @@ describe('two instances on one database never work on one job at once', () => {
       expect(metabase.requestsFor('DELETE', `/api/user/${id}`)).toHaveLength(1);
       expect(metabase.mostInFlight.get(`DELETE /api/user/${id}`)).toBe(1);
     }
-    const jobs = await db().query<{ status: string; attempts: number }>(
-      `SELECT status::text, attempts FROM metabase_outbox WHERE email LIKE 'bulk-%'`,
-    );
+    const jobs = await db().query<{ status: string; attempts: number }>(`SELECT status::text, attempts FROM metabase_outbox WHERE email LIKE 'bulk-%'`);
     expect(jobs).toHaveLength(users.length);
     expect(jobs.every((job) => job.status === 'done' && job.attempts === 1)).toBe(true);
     // Both instances did some of the work.
