@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../apps/apps.module.js';
 import { MetabaseModule } from '../metabase/metabase.module.js';
+import { MetabaseStatusModule } from '../metabase-status/metabase-status.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { RateLimitsModule } from '../rate-limits/rate-limits.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
@@ -13,7 +14,7 @@ import { SdkSsoController } from './sdk-sso.controller.js';
 
 /** Embeds (POST /v1/embeds, explain) and the SDK's SSO token (POST /v1/sso/jwt): one decision path. */
 @Module({
-  imports: [TenantsModule, ResourcesModule, AppsModule, SeatsModule, SsoModule, MetabaseModule, MetricsModule, RateLimitsModule],
+  imports: [TenantsModule, ResourcesModule, AppsModule, SeatsModule, SsoModule, MetabaseModule, MetabaseStatusModule, MetricsModule, RateLimitsModule],
   providers: [EmbedsService],
   controllers: [EmbedsController, SdkSsoController],
 })

@@ -6,11 +6,13 @@ import { ApiError } from '../common/api-error.js';
 import type { Resource } from '../resources/resource.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { ssoReturnPath, type EmbedTarget } from '../metabase/metabase-tokens.js';
+import { MetabaseSafety } from '../metabase/metabase-safety.service.js';
 import { MetabaseTokens } from '../metabase/metabase-tokens.service.js';
-import { decideEmbed, publicDecision, type Decision, type SeatAvailability } from '../policy/decide-embed.js';
+import { decideEmbed, publicDecision, type Decision, type IsolationState, type SeatAvailability } from '../policy/decide-embed.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { SeatLedger, type HeldSeat } from '../seats/seat-ledger.service.js';
+import { emailDomainAllowed } from '../sso/sso-email.js';
 import { SsoService, type SsoUser } from '../sso/sso.service.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import type { EmbedRequest, SsoJwtRequest } from './embed-request.dto.js';
@@ -51,6 +53,7 @@ export class EmbedsService {
     private readonly sso: SsoService,
     private readonly tokens: MetabaseTokens,
     private readonly metrics: MetricsService,
+    private readonly safety: MetabaseSafety,
   ) {}
 
   /** The decision alone: no token, no seat change. */
@@ -60,7 +63,7 @@ export class EmbedsService {
     if (subject.tenant && subject.inScope && subject.tenant.tier === 'drill') {
       seat = await this.seats.availability(subject.tenant.id, request.user.id);
     }
-    return { decision: publicDecision(this.decide(subject, request.user.email, seat, 'embed')) };
+    return { decision: publicDecision(await this.decide(subject, request.user.email, seat, 'embed')) };
   }
 
   async embed(principal: Principal, request: EmbedRequest) {
@@ -113,7 +116,7 @@ export class EmbedsService {
     beforeSeat?: (subject: Subject & { tenant: Tenant }) => Promise<void>,
   ): Promise<Resolved> {
     let subject = await this.load(principal, request.tenant, resourceKey);
-    let decision = this.decide(subject, request.user.email, 'available', purpose);
+    let decision = await this.decide(subject, request.user.email, 'available', purpose);
     let seat: Resolved['seat'];
     let prepared = false;
     for (let attempt = 0; decision.mode === 'sso' && subject.tenant && !seat; attempt++) {
@@ -126,7 +129,7 @@ export class EmbedsService {
       if (result.outcome === 'tenant-changed') {
         if (attempt > 0) throw new ApiError(409, 'conflict', 'the tenant is being changed; retry');
         subject = await this.load(principal, request.tenant, resourceKey, true);
-        decision = this.decide(subject, request.user.email, 'available', purpose);
+        decision = await this.decide(subject, request.user.email, 'available', purpose);
         continue;
       }
       if (result.outcome === 'allocated' || result.outcome === 'held') seat = { held: result.seat, isNew: result.outcome === 'allocated' };
@@ -149,15 +152,29 @@ export class EmbedsService {
     return { tenant, inScope, resource };
   }
 
-  private decide(subject: Subject, email: string | undefined, seat: SeatAvailability, purpose: Purpose): Decision {
-    return decideEmbed({
+  /**
+   * Decides with the tenant's isolation verdict and email domains; when that says SSO, asks Metabase
+   * whether the email is safe to sign in (a lookup, so only then, and before any seat is taken) and,
+   * if it is not, decides again with the problem.
+   */
+  private async decide(subject: Subject, email: string | undefined, seat: SeatAvailability, purpose: Purpose): Promise<Decision> {
+    const tenant = subject.tenant;
+    const verdict = tenant ? this.safety.isolationVerdict(tenant) : null;
+    const isolation: IsolationState = !verdict || !verdict.enforced ? 'not-enforced' : verdict.proven ? 'proven' : 'unverified';
+    const input = {
       purpose,
-      tenant: subject.tenant,
+      tenant,
       tenantInScope: subject.inScope,
       resource: subject.resource ? { key: subject.resource.key, guest: subject.resource.guest, tenantParam: subject.resource.tenantParam } : null,
-      user: { email: email ?? null },
+      user: { email: email ?? null, emailAllowed: !!email && !!tenant && emailDomainAllowed(email, tenant.emailDomains) },
       seat,
-    });
+      isolation,
+      isolationReason: verdict?.reason,
+    };
+    const decision = decideEmbed(input);
+    if (decision.mode !== 'sso' || !tenant || !email) return decision;
+    const identityProblem = await this.safety.identityProblem(this.sso.emailFor(tenant, email), tenant);
+    return identityProblem ? decideEmbed({ ...input, identityProblem }) : decision;
   }
 
   private ssoUser(request: SsoJwtRequest): SsoUser {

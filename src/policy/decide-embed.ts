@@ -17,7 +17,10 @@ export type RuleName =
   | 'sso-email-required' // SSO needs the user's email: Metabase matches SSO users by it
   | 'guest-resource-required' // rule 6: the resource is not guest-embeddable
   | 'guest-customer-id-required' // rule 6: no customerId to lock the tenant filter to
-  | 'sso-not-granted'; // an SSO identity (SDK flow) was asked for, but the user would get a guest embed
+  | 'sso-not-granted' // an SSO identity (SDK flow) was asked for, but the user would get a guest embed
+  | 'isolation-unverified' // an external tenant's Metabase groups are not proven isolated: no SSO, falls back like exhausted seats
+  | 'email-domain-not-allowed' // the user's email is outside the tenant's email domains: no SSO
+  | 'identity-unsafe'; // Metabase would sign this email in as someone else (a superuser, another tenant's user, ...)
 
 export interface PolicyTenant {
   slug: string;
@@ -34,6 +37,12 @@ export interface PolicyResource {
   tenantParam: string | null;
 }
 
+/**
+ * Whether Metabase was proven to isolate the tenant's SSO users (MetabaseSafety's last check):
+ * 'not-enforced' when nothing is checked (no Metabase API key, or fail-closed turned off by an admin).
+ */
+export type IsolationState = 'proven' | 'unverified' | 'not-enforced';
+
 /** What the seat ledger says about this user: a seat held, one free to take, or none left. */
 export type SeatAvailability = 'held' | 'available' | 'budget-exhausted' | 'cap-exhausted';
 
@@ -49,8 +58,22 @@ export interface EmbedPolicyInput {
   tenantInScope: boolean;
   /** null: no resource with that key (ignored for purpose 'sso-identity'). */
   resource: PolicyResource | null;
-  user: { email: string | null };
+  user: {
+    email: string | null;
+    /** The email is in one of the tenant's email domains (false when there is no email or no domain). */
+    emailAllowed: boolean;
+  };
   seat: SeatAvailability;
+  /** Isolation of the tenant's group set in Metabase; only 'unverified' refuses SSO (external tenants). */
+  isolation: IsolationState;
+  /** What the last isolation check said (for the reasons of an 'isolation-unverified' decision). */
+  isolationReason?: string;
+  /**
+   * Why Metabase would sign this email in as someone else (a superuser, a user in groups outside the
+   * tenant's set, another Metabase tenant's user), or null/absent when safe or not checked. Known only
+   * after a first decision says SSO (it is a Metabase lookup): then the caller decides again with it.
+   */
+  identityProblem?: string | null;
 }
 
 export interface Denial {
@@ -90,9 +113,7 @@ function decideFor(input: EmbedPolicyInput): Decision {
 
   // Rule 1. Unknown and out-of-scope answer alike, so an app cannot probe other tenants.
   if (!tenant || !input.tenantInScope) {
-    return deny('tenant-not-found', { status: 404, code: 'tenant_not_found' }, [
-      'the tenant does not exist or is outside this app’s scope',
-    ]);
+    return deny('tenant-not-found', { status: 404, code: 'tenant_not_found' }, ['the tenant does not exist or is outside this app’s scope']);
   }
   if (tenant.status !== 'active') {
     return deny('tenant-suspended', { status: 403, code: 'tenant_suspended' }, [`tenant '${tenant.slug}' is suspended`]);
@@ -110,6 +131,15 @@ function decideFor(input: EmbedPolicyInput): Decision {
       tenant.kind === 'internal'
         ? `tenant '${tenant.slug}' is internal: staff get SSO embeds with drill-through`
         : `tenant '${tenant.slug}' is on the drill tier`;
+    // Fail closed: an SSO login puts the user in the tenant's Metabase groups; unproven, they may see
+    // other tenants' data. Falls back exactly like exhausted seats (onSeatsExhausted).
+    if (tenant.kind === 'external' && input.isolation === 'unverified') {
+      const unverified = `Metabase has not proven tenant '${tenant.slug}'’s groups isolated${input.isolationReason ? ` (${input.isolationReason})` : ''}`;
+      if (tenant.onSeatsExhausted === 'deny' || identityOnly) {
+        return deny('isolation-unverified', { status: 403, code: 'isolation_unverified' }, [why, unverified, 'no SSO until the isolation check passes']);
+      }
+      return guestOrDeny(tenant, resource!, 'isolation-unverified', [why, unverified, 'falling back to a view-only guest embed (onSeatsExhausted: guest)']);
+    }
     if (input.seat === 'held' || input.seat === 'available') {
       if (!input.user.email) {
         return deny('sso-email-required', { status: 400, code: 'email_required' }, [
@@ -117,13 +147,23 @@ function decideFor(input: EmbedPolicyInput): Decision {
           'an SSO embed needs user.email: Metabase identifies SSO users by email',
         ]);
       }
+      if (!input.user.emailAllowed) {
+        return deny('email-domain-not-allowed', { status: 403, code: 'email_domain_not_allowed' }, [
+          why,
+          `user.email is not in tenant '${tenant.slug}'’s email domains: SSO is only for them`,
+        ]);
+      }
+      if (input.identityProblem) {
+        return deny('identity-unsafe', { status: 403, code: 'identity_unsafe' }, [
+          why,
+          input.identityProblem,
+          'Metabase signs in any existing user by email: this one must not be signed in for this tenant',
+        ]);
+      }
       const seatReason = input.seat === 'held' ? 'the user already holds a seat' : 'a seat is free within the tenant cap and the seat budget';
       return { mode: 'sso', rule, reasons: [why, seatReason] };
     }
-    const exhausted =
-      input.seat === 'cap-exhausted'
-        ? `tenant '${tenant.slug}' has reached its seat cap`
-        : 'the seat budget is exhausted';
+    const exhausted = input.seat === 'cap-exhausted' ? `tenant '${tenant.slug}' has reached its seat cap` : 'the seat budget is exhausted';
     if (tenant.onSeatsExhausted === 'deny') {
       return deny(rule, { status: 409, code: 'seats_exhausted' }, [why, exhausted, 'the tenant is set to deny when seats are exhausted']);
     }

@@ -15,3 +15,21 @@ export function ssoEmailFor(email: string, tenantSlug: string, alias: string | n
   const at = normalized.lastIndexOf('@');
   return `${normalized.slice(0, at)}+${tenantSlug}${normalized.slice(at)}`;
 }
+
+/** An email domain in the one form it is stored and compared in: NFKC, trimmed, lower case (an IDN stays as given). */
+export const normalizeEmailDomain = (domain: string) => domain.normalize('NFKC').trim().toLowerCase();
+
+/** A domain name: labels of anything but white space, @ and dots, joined by dots (at least two labels). */
+export const EMAIL_DOMAIN_PATTERN = /^[^\s@.]+(\.[^\s@.]+)+$/u;
+
+/**
+ * Whether the email the user gave (not the tenant's alias of it) is in one of the tenant's email
+ * domains: exact match after normalizing, so a subdomain is in only when it is listed itself.
+ */
+export function emailDomainAllowed(email: string, domains: readonly string[]): boolean {
+  const normalized = normalizeEmail(email);
+  const at = normalized.lastIndexOf('@');
+  if (at <= 0 || at === normalized.length - 1) return false;
+  const domain = normalized.slice(at + 1);
+  return domains.some((allowed) => normalizeEmailDomain(allowed) === domain);
+}

@@ -4,7 +4,17 @@ import type { SsoLaunch as SsoLaunchModel } from '../generated/prisma/client.js'
 import type { NewSsoLaunch, SsoLaunch } from './sso-launch.js';
 
 /** The columns the redeeming UPDATE returns. */
-type RedeemedRow = { tenant_id: string; user_id: string; email: string; first_name: string | null; last_name: string | null; role: string; return_to: string; expires_at: Date; used_at: Date };
+type RedeemedRow = {
+  tenant_id: string;
+  user_id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  role: string;
+  return_to: string;
+  expires_at: Date;
+  used_at: Date;
+};
 
 const fromRedeemed = (row: RedeemedRow): SsoLaunch => ({
   tenantId: row.tenant_id,

@@ -100,7 +100,6 @@ export class SsoService {
     return this.tokens.ssoToken(this.identityFor(tenant, user), now);
   }
 
-
   /** A one-time launch link: `{PUBLIC_URL}/v1/launch/{id}`, 60 s, usable once. */
   async createLaunch(tenant: Tenant, user: SsoUser, returnTo: string): Promise<{ url: string; expiresAt: Date }> {
     const id = randomBytes(32).toString('base64url');
@@ -135,7 +134,11 @@ export class SsoService {
         data: existing ? { userId: existing.userId, tenantId: existing.tenantId } : {},
       });
       if (!existing) throw new ApiError(404, 'launch_not_found', 'no such launch link');
-      throw new ApiError(410, existing.usedAt ? 'launch_used' : 'launch_expired', existing.usedAt ? 'this launch link was already used' : 'this launch link has expired');
+      throw new ApiError(
+        410,
+        existing.usedAt ? 'launch_used' : 'launch_expired',
+        existing.usedAt ? 'this launch link was already used' : 'this launch link has expired',
+      );
     }
     const tenant = await this.tenants.findById(launch.tenantId);
     const seated = await this.seats.holds(launch.tenantId, launch.userId);

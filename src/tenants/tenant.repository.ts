@@ -2,22 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import { clientOf, type Tx } from '../database/transactions.js';
 import { Prisma, type Tenant as TenantModel } from '../generated/prisma/client.js';
-import type {
-  NewTenant,
-  SeatsExhaustedAction,
-  Tenant,
-  TenantAttributes,
-  TenantKind,
-  TenantPatch,
-  TenantSearch,
-  TenantStatus,
-  Tier,
-} from './tenant.js';
+import type { NewTenant, SeatsExhaustedAction, Tenant, TenantAttributes, TenantKind, TenantPatch, TenantSearch, TenantStatus, Tier } from './tenant.js';
 
 /** A tenants row as the embed path reads it: the SQL names its columns as the domain does. */
 const TENANT_COLUMNS = `id, slug, name, kind::text AS kind, tier::text AS tier, customer_id AS "customerId", seat_cap AS "seatCap",
   on_seats_exhausted::text AS "onSeatsExhausted", attributes, groups, status::text AS status, sso_email_alias AS "ssoEmailAlias",
-  seats_held AS "seatsHeld", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  email_domains AS "emailDomains", seats_held AS "seatsHeld", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** One row of `SELECT ${TENANT_COLUMNS} FROM tenants` (the column names are TENANT_COLUMNS' aliases). */
 interface TenantRow {
@@ -35,14 +25,15 @@ interface TenantRow {
   groups: unknown;
   status: TenantStatus;
   ssoEmailAlias: string | null;
+  /** text[] (NULL only if written outside embedgate). */
+  emailDomains: string[] | null;
   seatsHeld: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** attributes is written only from validated input ({string: scalar}); an object is one. */
-const attributesOf = (json: unknown): TenantAttributes =>
-  json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as TenantAttributes) : {};
+const attributesOf = (json: unknown): TenantAttributes => (json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as TenantAttributes) : {});
 
 /** groups is NULL (the kind's default groups) or a validated list of names. */
 const groupsOf = (json: unknown): string[] | null => (Array.isArray(json) ? json.filter((group): group is string => typeof group === 'string') : null);
@@ -61,6 +52,7 @@ function fromRow(row: TenantRow): Tenant {
     groups: groupsOf(row.groups),
     status: row.status,
     ssoEmailAlias: row.ssoEmailAlias,
+    emailDomains: row.emailDomains ?? [],
     seatsHeld: row.seatsHeld,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
@@ -81,6 +73,7 @@ function fromModel(model: TenantModel): Tenant {
     groups: groupsOf(model.groups),
     status: model.status,
     ssoEmailAlias: model.ssoEmailAlias,
+    emailDomains: model.emailDomains ?? [],
     seatsHeld: model.seatsHeld,
     createdAt: model.createdAt,
     updatedAt: model.updatedAt,
@@ -151,6 +144,7 @@ export class TenantRepository {
         attributes: tenant.attributes as Prisma.InputJsonValue,
         groups: tenant.groups ?? undefined,
         ssoEmailAlias: tenant.ssoEmailAlias,
+        emailDomains: tenant.emailDomains,
       },
     });
     return fromModel(model);
@@ -168,6 +162,7 @@ export class TenantRepository {
         groups: patch.groups === null ? Prisma.DbNull : patch.groups,
         status: patch.status,
         ssoEmailAlias: patch.ssoEmailAlias,
+        emailDomains: patch.emailDomains,
       },
     });
     return fromModel(model);

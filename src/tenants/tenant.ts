@@ -22,6 +22,8 @@ export interface Tenant {
   status: TenantStatus;
   /** null, or how this tenant's SSO emails are made unique to it ("plus-tenant"). */
   ssoEmailAlias: string | null;
+  /** The email domains whose users may get an SSO login (lower case, exact match); empty: nobody. */
+  emailDomains: string[];
   /** Seats held right now; written only by the seat ledger. */
   seatsHeld: number;
   createdAt: Date;
@@ -41,6 +43,7 @@ export interface NewTenant {
   /** undefined or null: the default groups of the tenant's kind. */
   groups?: string[] | null;
   ssoEmailAlias: string | null;
+  emailDomains: string[];
 }
 
 /** A change to a tenant: undefined leaves a field as it is; null groups resets them to the kind's default. */
@@ -52,6 +55,7 @@ export interface TenantPatch {
   groups?: string[] | null;
   status?: TenantStatus;
   ssoEmailAlias?: string | null;
+  emailDomains?: string[];
 }
 
 /** The console's tenant search: slug or name containing q, optionally one kind and tier. */

@@ -59,11 +59,7 @@ export class TenantsController {
   @Roles('admin')
   @ApiOperation({ summary: 'Change name, seatCap, onSeatsExhausted, attributes, groups or status; suspending releases seats' })
   @ApiBodyFrom(updateTenantSchema)
-  update(
-    @Param('slug') slug: string,
-    @Body(validBody(updateTenantSchema)) body: UpdateTenantInput,
-    @CurrentPrincipal() principal: Principal,
-  ) {
+  update(@Param('slug') slug: string, @Body(validBody(updateTenantSchema)) body: UpdateTenantInput, @CurrentPrincipal() principal: Principal) {
     return this.tenants.update(checkSlug(slug), body, actorOf(principal));
   }
 

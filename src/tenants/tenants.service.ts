@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Caches } from '../cache/caches.service.js';
 import type { EpochCache } from '../cache/epoch-cache.js';
 import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { AuditService } from '../audit/audit.service.js';
+import { isAdminGroup } from '../config/config.schema.js';
+import { CONFIG, type Config } from '../config/config.js';
 import { isUniqueViolation } from '../database/database-errors.js';
 import { Transactions, type Tx } from '../database/transactions.js';
 import { SeatLedger } from '../seats/seat-ledger.service.js';
@@ -25,6 +27,8 @@ export interface TenantView {
   status: Tenant['status'];
   /** null, or how this tenant's SSO emails are made unique to it ("plus-tenant"). */
   ssoEmailAlias: string | null;
+  /** The email domains whose users may get an SSO login; empty: nobody. */
+  emailDomains: string[];
   seatsHeld: number;
   createdAt: string;
   updatedAt: string;
@@ -43,6 +47,7 @@ export function tenantView(tenant: Tenant): TenantView {
     groups: tenant.groups,
     status: tenant.status,
     ssoEmailAlias: tenant.ssoEmailAlias,
+    emailDomains: tenant.emailDomains,
     seatsHeld: tenant.seatsHeld,
     createdAt: tenant.createdAt.toISOString(),
     updatedAt: tenant.updatedAt.toISOString(),
@@ -50,6 +55,10 @@ export function tenantView(tenant: Tenant): TenantView {
 }
 
 const tenantNotFound = (slug: string) => new ApiError(404, 'tenant_not_found', `tenant '${slug}' not found`);
+
+/** A tenant that can get SSO must say whose emails may sign in (fail closed). */
+const domainsRequired = () =>
+  new ApiError(400, 'validation_error', 'emailDomains: required (not empty) for a tenant that can get SSO (internal, or the drill tier)');
 
 @Injectable()
 export class TenantsService {
@@ -62,6 +71,7 @@ export class TenantsService {
     private readonly audit: AuditService,
     private readonly seats: SeatLedger,
     caches: Caches,
+    @Inject(CONFIG) private readonly config: Config,
   ) {
     this.cache = caches.create('tenants');
   }
@@ -83,26 +93,30 @@ export class TenantsService {
   }
 
   async create(input: CreateTenantInput, actor: string): Promise<TenantView> {
+    this.refuseAdminGroups(input.groups);
     try {
-      const tenant = await this.cache.invalidating([input.slug], () => this.transactions.run(async (tx) => {
-        const created = await this.tenants.create(
-          {
-            slug: input.slug,
-            name: input.name,
-            kind: input.kind,
-            tier: input.tier ?? (input.kind === 'internal' ? 'drill' : 'view'),
-            customerId: input.customerId ?? null,
-            seatCap: input.seatCap ?? null,
-            onSeatsExhausted: input.onSeatsExhausted ?? 'guest',
-            attributes: input.attributes ?? {},
-            groups: input.groups,
-            ssoEmailAlias: input.ssoEmailAlias ?? null,
-          },
-          tx,
-        );
-        await this.audit.record(tx, { type: 'tenant.created', actor, tenantSlug: created.slug, data: { ...input } });
-        return created;
-      }));
+      const tenant = await this.cache.invalidating([input.slug], () =>
+        this.transactions.run(async (tx) => {
+          const created = await this.tenants.create(
+            {
+              slug: input.slug,
+              name: input.name,
+              kind: input.kind,
+              tier: input.tier ?? (input.kind === 'internal' ? 'drill' : 'view'),
+              customerId: input.customerId ?? null,
+              seatCap: input.seatCap ?? null,
+              onSeatsExhausted: input.onSeatsExhausted ?? 'guest',
+              attributes: input.attributes ?? {},
+              groups: input.groups,
+              ssoEmailAlias: input.ssoEmailAlias ?? null,
+              emailDomains: input.emailDomains ?? [],
+            },
+            tx,
+          );
+          await this.audit.record(tx, { type: 'tenant.created', actor, tenantSlug: created.slug, data: { ...input } });
+          return created;
+        }),
+      );
       return tenantView(tenant);
     } catch (error) {
       if (isUniqueViolation(error)) throw new ApiError(409, 'tenant_exists', `a tenant with slug '${input.slug}' already exists`);
@@ -128,37 +142,49 @@ export class TenantsService {
 
   /** Changes a tenant; suspending it releases its seats (a suspended tenant gets no embeds). */
   async update(slug: string, patch: UpdateTenantInput, actor: string): Promise<TenantView> {
-    const tenant = await this.cache.invalidating([slug], () => this.transactions.run(async (tx) => {
-      const existing = await this.tenants.findBySlug(slug, tx);
-      if (!existing) throw tenantNotFound(slug);
-      const updated = await this.tenants.update(existing.id, patch, tx);
-      let releasedSeats = 0;
-      if (existing.status === 'active' && updated.status === 'suspended') {
-        releasedSeats = await this.seats.releaseAllOfTenant(tx, updated.id, 'tenant-suspended', actor);
-      }
-      await this.audit.record(tx, { type: 'tenant.updated', actor, tenantSlug: slug, data: { ...patch, releasedSeats } });
-      return releasedSeats > 0 ? this.reread(existing.id, slug, tx) : updated;
-    }));
+    this.refuseAdminGroups(patch.groups);
+    const tenant = await this.cache.invalidating([slug], () =>
+      this.transactions.run(async (tx) => {
+        const existing = await this.tenants.findBySlug(slug, tx);
+        if (!existing) throw tenantNotFound(slug);
+        if (patch.emailDomains?.length === 0 && canGetSso(existing)) throw domainsRequired();
+        const updated = await this.tenants.update(existing.id, patch, tx);
+        let releasedSeats = 0;
+        if (existing.status === 'active' && updated.status === 'suspended') {
+          releasedSeats = await this.seats.releaseAllOfTenant(tx, updated.id, 'tenant-suspended', actor);
+        }
+        await this.audit.record(tx, { type: 'tenant.updated', actor, tenantSlug: slug, data: { ...patch, releasedSeats } });
+        return releasedSeats > 0 ? this.reread(existing.id, slug, tx) : updated;
+      }),
+    );
     return tenantView(tenant);
   }
 
   /** Sets the tier; a downgrade to view releases every seat the tenant holds, in the same transaction. */
   async setTier(slug: string, input: SetTierInput, actor: string): Promise<{ tenant: TenantView; releasedSeats: number }> {
-    return this.cache.invalidating([slug], () => this.transactions.run(async (tx) => {
-      const existing = await this.tenants.findBySlug(slug, tx);
-      if (!existing) throw tenantNotFound(slug);
-      await this.tenants.setTier(existing.id, input.tier, tx);
-      const releasedSeats =
-        input.tier === 'view' ? await this.seats.releaseAllOfTenant(tx, existing.id, 'tier-downgrade', actor) : 0;
-      await this.audit.record(tx, {
-        type: 'tenant.tier_changed',
-        actor,
-        tenantSlug: slug,
-        data: { from: existing.tier, to: input.tier, reason: input.reason ?? null, releasedSeats },
-      });
-      const tenant = await this.reread(existing.id, slug, tx);
-      return { tenant: tenantView(tenant), releasedSeats };
-    }));
+    return this.cache.invalidating([slug], () =>
+      this.transactions.run(async (tx) => {
+        const existing = await this.tenants.findBySlug(slug, tx);
+        if (!existing) throw tenantNotFound(slug);
+        if (input.tier === 'drill' && existing.emailDomains.length === 0) throw domainsRequired();
+        await this.tenants.setTier(existing.id, input.tier, tx);
+        const releasedSeats = input.tier === 'view' ? await this.seats.releaseAllOfTenant(tx, existing.id, 'tier-downgrade', actor) : 0;
+        await this.audit.record(tx, {
+          type: 'tenant.tier_changed',
+          actor,
+          tenantSlug: slug,
+          data: { from: existing.tier, to: input.tier, reason: input.reason ?? null, releasedSeats },
+        });
+        const tenant = await this.reread(existing.id, slug, tx);
+        return { tenant: tenantView(tenant), releasedSeats };
+      }),
+    );
+  }
+
+  /** 400 when a group is an administrator group: group sync would make the tenant's users Metabase superusers. */
+  private refuseAdminGroups(groups: string[] | null | undefined): void {
+    const admin = groups?.find((group) => isAdminGroup(group, this.config.groups.admin));
+    if (admin !== undefined) throw new ApiError(400, 'validation_error', `groups: '${admin}' is an administrator group; a tenant’s users may never join one`);
   }
 
   /** The tenant as the transaction now sees it (after the seat ledger moved its counters). */
@@ -168,3 +194,6 @@ export class TenantsService {
     return tenant;
   }
 }
+
+/** Whether the tenant can get SSO as it is or by a tier change alone (internal tenants, drill tiers). */
+const canGetSso = (tenant: Tenant) => tenant.kind === 'internal' || tenant.tier === 'drill';

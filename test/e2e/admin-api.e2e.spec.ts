@@ -21,6 +21,7 @@ describe('POST /v1/tenants', () => {
       onSeatsExhausted: 'deny',
       attributes: { region: 'emea', tierLevel: 2, beta: true },
       groups: ['Acme analysts'],
+      emailDomains: ['Acme.example', 'eu.acme.example', 'acme.example'],
     });
     expect(answer.status).toBe(201);
     expect(answer.body).toMatchObject({
@@ -32,14 +33,18 @@ describe('POST /v1/tenants', () => {
       onSeatsExhausted: 'deny',
       attributes: { region: 'emea', tierLevel: 2, beta: true },
       groups: ['Acme analysts'],
+      emailDomains: ['acme.example', 'eu.acme.example'],
       status: 'active',
       seatsHeld: 0,
     });
   });
 
   it('defaults the tier by kind: drill for internal, view for external', async () => {
-    expect((await service.admin.post('/v1/tenants', { slug: 'ops', name: 'Ops', kind: 'internal' })).body.tier).toBe('drill');
-    expect((await service.admin.post('/v1/tenants', { slug: 'initech', name: 'Initech', kind: 'external', customerId: 'i-1' })).body.tier).toBe('view');
+    expect((await service.admin.post('/v1/tenants', { slug: 'ops', name: 'Ops', kind: 'internal', emailDomains: ['ops.example'] })).body.tier).toBe('drill');
+    expect(
+      (await service.admin.post('/v1/tenants', { slug: 'initech', name: 'Initech', kind: 'external', customerId: 'i-1', emailDomains: ['initech.example'] }))
+        .body.tier,
+    ).toBe('view');
   });
 
   it('refuses a duplicate slug with 409', async () => {
@@ -67,6 +72,11 @@ describe('POST /v1/tenants', () => {
     ['a fractional seatCap', { slug: 'b4', name: 'A', kind: 'external', customerId: 'x', seatCap: 1.5 }],
     ['an unknown field', { slug: 'b5', name: 'A', kind: 'external', customerId: 'x', seatsHeld: 0 }],
     ['a string for seatCap', { slug: 'b6', name: 'A', kind: 'external', customerId: 'x', seatCap: '3' }],
+    ['an internal tenant without emailDomains', { slug: 'b7', name: 'A', kind: 'internal' }],
+    ['a drill tenant with no emailDomains', { slug: 'b8', name: 'A', kind: 'external', customerId: 'x', tier: 'drill', emailDomains: [] }],
+    ['an email domain with an @', { slug: 'b9', name: 'A', kind: 'external', customerId: 'x', emailDomains: ['ana@acme.example'] }],
+    ['an email domain of one label', { slug: 'c1', name: 'A', kind: 'external', customerId: 'x', emailDomains: ['localhost'] }],
+    ['the Administrators group', { slug: 'c2', name: 'A', kind: 'external', customerId: 'x', groups: ['Customers', 'administrators'] }],
   ])('refuses %s with 400 validation_error', async (_what, body) => {
     const answer = await service.admin.post('/v1/tenants', body);
     expect(answer.status).toBe(400);
@@ -152,11 +162,20 @@ describe('PUT /v1/tenants/{slug}/tier', () => {
     expect((await apps.host.post('/v1/embeds', embedBody('initech', 'i-1'))).body.mode).toBe('guest');
 
     const audit = await service.admin.get('/v1/audit?type=tenant.tier_changed&tenant=initech');
-    expect(audit.body.items[0]).toMatchObject({ type: 'tenant.tier_changed', tenant: 'initech', data: { from: 'drill', to: 'view', reason: 'plan ended', releasedSeats: 2 } });
+    expect(audit.body.items[0]).toMatchObject({
+      type: 'tenant.tier_changed',
+      tenant: 'initech',
+      data: { from: 'drill', to: 'view', reason: 'plan ended', releasedSeats: 2 },
+    });
     const events = await service.db.query<{ kind: string; reason: string }>(
       `SELECT e.kind::text, e.reason FROM seat_events e JOIN tenants t ON t.id = e.tenant_id WHERE t.slug = 'initech' ORDER BY e.id`,
     );
-    expect(events.map((e) => `${e.kind}:${e.reason}`)).toEqual(['allocated:first-embed', 'allocated:first-embed', 'released:tier-downgrade', 'released:tier-downgrade']);
+    expect(events.map((e) => `${e.kind}:${e.reason}`)).toEqual([
+      'allocated:first-embed',
+      'allocated:first-embed',
+      'released:tier-downgrade',
+      'released:tier-downgrade',
+    ]);
   });
 
   it('refuses a finance key, a bad tier and an unknown tenant', async () => {
@@ -278,7 +297,13 @@ describe('license and seats', () => {
     const answer = await finance.get('/v1/seats?tenant=ops');
     expect(answer.status).toBe(200);
     expect(answer.body.items.length).toBeGreaterThanOrEqual(2);
-    expect(answer.body.items[0]).toMatchObject({ id: expect.any(String), tenant: 'ops', userId: expect.any(String), heldSince: expect.any(String), lastUsedAt: expect.any(String) });
+    expect(answer.body.items[0]).toMatchObject({
+      id: expect.any(String),
+      tenant: 'ops',
+      userId: expect.any(String),
+      heldSince: expect.any(String),
+      lastUsedAt: expect.any(String),
+    });
     expect((await finance.get('/v1/seats?tenant=ghost')).status).toBe(404);
     expect((await finance.get('/v1/seats?tenant=Bad%20Slug')).status).toBe(400);
   });
@@ -299,7 +324,18 @@ describe('GET /v1/audit', () => {
     const all = await service.admin.get('/v1/audit?limit=200');
     expect(all.status).toBe(200);
     const types = new Set(all.body.items.map((e: { type: string }) => e.type));
-    for (const type of ['tenant.created', 'tenant.updated', 'tenant.tier_changed', 'resource.created', 'app.created', 'key.created', 'key.revoked', 'license.budget_changed', 'seat.allocated', 'seat.released']) {
+    for (const type of [
+      'tenant.created',
+      'tenant.updated',
+      'tenant.tier_changed',
+      'resource.created',
+      'app.created',
+      'key.created',
+      'key.revoked',
+      'license.budget_changed',
+      'seat.allocated',
+      'seat.released',
+    ]) {
       expect(types).toContain(type);
     }
     const ids = all.body.items.map((e: { id: string }) => Number(e.id));
@@ -373,7 +409,29 @@ describe('health and docs', () => {
   it('serves the OpenAPI document with every contract path', async () => {
     const doc = await service.anonymous.get('/docs/json');
     expect(doc.status).toBe(200);
-    for (const path of ['/v1/tenants', '/v1/tenants/{slug}', '/v1/tenants/{slug}/tier', '/v1/resources', '/v1/apps', '/v1/keys', '/v1/keys/{id}', '/v1/embeds', '/v1/embeds/explain', '/v1/license', '/v1/seats', '/v1/seats/{id}', '/v1/audit', '/health/live', '/health/ready', '/v1/reports/seat-usage', '/v1/sso/jwt', '/v1/launch/{id}', '/v1/keys/{id}/rotate', '/v1/seats/reclaim', '/v1/license/reconciliation']) {
+    for (const path of [
+      '/v1/tenants',
+      '/v1/tenants/{slug}',
+      '/v1/tenants/{slug}/tier',
+      '/v1/resources',
+      '/v1/apps',
+      '/v1/keys',
+      '/v1/keys/{id}',
+      '/v1/embeds',
+      '/v1/embeds/explain',
+      '/v1/license',
+      '/v1/seats',
+      '/v1/seats/{id}',
+      '/v1/audit',
+      '/health/live',
+      '/health/ready',
+      '/v1/reports/seat-usage',
+      '/v1/sso/jwt',
+      '/v1/launch/{id}',
+      '/v1/keys/{id}/rotate',
+      '/v1/seats/reclaim',
+      '/v1/license/reconciliation',
+    ]) {
       expect(Object.keys(doc.body.paths)).toContain(path);
     }
     expect(doc.body.paths['/v1/embeds'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('user');

@@ -132,14 +132,26 @@ describe('SAML sign-in', () => {
 
   // Signed with the pinned key, so node-saml accepts them; only the SP's own checks refuse them.
   const notForUs: [string, string, () => Promise<string>][] = [
-    ['a foreign Issuer on the response', 'saml_issuer_mismatch', async () =>
-      idp.response(sp, { inResponseTo: (await startLogin()).id, responseIssuer: 'https://other-idp.test.example/metadata' })],
-    ['a foreign Issuer on the assertion', 'saml_issuer_mismatch', async () =>
-      idp.response(sp, { inResponseTo: (await startLogin()).id, assertionIssuer: 'https://other-idp.test.example/metadata' })],
-    ['a foreign Destination', 'saml_destination_mismatch', async () =>
-      idp.response(sp, { inResponseTo: (await startLogin()).id, destination: 'https://someone-else.example/saml/acs' })],
-    ['a foreign Recipient', 'saml_recipient_mismatch', async () =>
-      idp.response(sp, { inResponseTo: (await startLogin()).id, recipient: 'https://someone-else.example/saml/acs' })],
+    [
+      'a foreign Issuer on the response',
+      'saml_issuer_mismatch',
+      async () => idp.response(sp, { inResponseTo: (await startLogin()).id, responseIssuer: 'https://other-idp.test.example/metadata' }),
+    ],
+    [
+      'a foreign Issuer on the assertion',
+      'saml_issuer_mismatch',
+      async () => idp.response(sp, { inResponseTo: (await startLogin()).id, assertionIssuer: 'https://other-idp.test.example/metadata' }),
+    ],
+    [
+      'a foreign Destination',
+      'saml_destination_mismatch',
+      async () => idp.response(sp, { inResponseTo: (await startLogin()).id, destination: 'https://someone-else.example/saml/acs' }),
+    ],
+    [
+      'a foreign Recipient',
+      'saml_recipient_mismatch',
+      async () => idp.response(sp, { inResponseTo: (await startLogin()).id, recipient: 'https://someone-else.example/saml/acs' }),
+    ],
     ['a missing Recipient', 'saml_recipient_mismatch', async () => idp.response(sp, { inResponseTo: (await startLogin()).id, recipient: null })],
   ];
   it.each(notForUs)('refuses a response signed by our IdP with %s: 401 %s, our page, no session', async (_what, code, makeResponse) => {
@@ -221,7 +233,7 @@ describe('SAML sign-in', () => {
   });
 
   it('roles decide what each person sees and may change: finance reads tenants but cannot toggle a tier', async () => {
-    await service.admin.post('/v1/tenants', { slug: 'acme', name: 'Acme', kind: 'external', tier: 'drill', customerId: 'a' });
+    await service.admin.post('/v1/tenants', { slug: 'acme', name: 'Acme', kind: 'external', tier: 'drill', customerId: 'a', emailDomains: ['acme.example'] });
     const cookie = sessionCookie(await postToAcs(await idp.response(sp, { inResponseTo: (await startLogin()).id, groups: ['finance'] })))!.split(';')[0];
     const page = await (await fetch(`${service.baseUrl}/console/tenants`, { headers: { cookie } })).text();
     expect(page).toContain('acme');

@@ -39,6 +39,10 @@ beforeAll(async () => {
     apps: { host: { tenants: '*' } },
   });
   app = apps.host;
+  // With an API key, SSO fails closed until Metabase's check proves a tenant isolated; seats, not
+  // isolation, are what this file tests (identity-safety.e2e.spec.ts tests fail-closed routing).
+  const off = await service.admin.put('/v1/metabase/fail-closed', { enabled: false, reason: 'seat lifecycle tests' });
+  if (off.status !== 200) throw new Error(`fail-closed off: ${off.status} ${JSON.stringify(off.body)}`);
 });
 afterAll(async () => {
   await service.stop();
@@ -54,7 +58,9 @@ describe('releasing a seat deactivates the Metabase user', () => {
     expect(run).toMatchObject({ claimed: 1, done: 1 });
     expect(metabase.byEmail('ann@globex.example')?.is_active).toBe(false);
     expect(metabase.requests).toContain(`DELETE /api/user/${metabase.byEmail('ann@globex.example')!.id}`);
-    const [job] = await service.db.query<{ status: string; outcome: string; reason: string }>(`SELECT status::text, outcome, reason FROM metabase_outbox WHERE email = 'ann@globex.example'`);
+    const [job] = await service.db.query<{ status: string; outcome: string; reason: string }>(
+      `SELECT status::text, outcome, reason FROM metabase_outbox WHERE email = 'ann@globex.example'`,
+    );
     expect(job).toMatchObject({ status: 'done', reason: 'admin' });
     expect(job.outcome).toMatch(/deactivated metabase user/);
   });
@@ -135,14 +141,19 @@ describe('POST /v1/seats/reclaim', () => {
     expect(await outbox.runOnce()).toMatchObject({ done: 2 });
   });
 
-  it.each([[{ idleDays: 0 }], [{ idleDays: -5 }], [{ idleDays: 1.5 }], [{ idleDays: 'thirty' }], [{}], [{ idleDays: 30, dryRun: 'yes' }], [{ idleDays: 30, force: true }]])(
-    'refuses %j with 400',
-    async (body) => {
-      const answer = await service.admin.post('/v1/seats/reclaim', body);
-      expect(answer.status).toBe(400);
-      expect(answer.body.error.code).toBe('validation_error');
-    },
-  );
+  it.each([
+    [{ idleDays: 0 }],
+    [{ idleDays: -5 }],
+    [{ idleDays: 1.5 }],
+    [{ idleDays: 'thirty' }],
+    [{}],
+    [{ idleDays: 30, dryRun: 'yes' }],
+    [{ idleDays: 30, force: true }],
+  ])('refuses %j with 400', async (body) => {
+    const answer = await service.admin.post('/v1/seats/reclaim', body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('validation_error');
+  });
 
   it('is for admins only', async () => {
     const finance = app.as(await service.createKey('finance'));

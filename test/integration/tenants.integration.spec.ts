@@ -17,16 +17,17 @@ afterAll(async () => {
 });
 
 type AuditRow = { type: string; actor: string; tenant_slug: string | null; data: Record<string, unknown> };
-const auditOf = (slug: string) =>
-  ctx.db.query<AuditRow>('SELECT type, actor, tenant_slug, data FROM audit_events WHERE tenant_slug = $1 ORDER BY id', [slug]);
+const auditOf = (slug: string) => ctx.db.query<AuditRow>('SELECT type, actor, tenant_slug, data FROM audit_events WHERE tenant_slug = $1 ORDER BY id', [slug]);
 
 /** Takes seats for users of a tenant through the ledger's own SQL function (the fixture, not the subject). */
 async function takeSeats(tenantId: string, slug: string, users: string[]): Promise<void> {
   for (const user of users) {
-    const [row] = await ctx.db.query<{ outcome: string }>(
-      "SELECT outcome FROM seat_ledger_acquire($1::uuid, $2, $3, $4, 'test-fixture', false, 0)",
-      [tenantId, slug, user, `${user}@${slug}.example`],
-    );
+    const [row] = await ctx.db.query<{ outcome: string }>("SELECT outcome FROM seat_ledger_acquire($1::uuid, $2, $3, $4, 'test-fixture', false, 0)", [
+      tenantId,
+      slug,
+      user,
+      `${user}@${slug}.example`,
+    ]);
     expect(row.outcome).toBe('allocated');
   }
 }
@@ -185,10 +186,17 @@ describe('TenantsService.setTier', () => {
 
   it('an upgrade to drill releases nothing', async () => {
     const slug = uniqueSlug('up');
-    await tenants.create({ slug, name: 'Upgraded', kind: 'external', customerId: 'u-1' }, 'key:tester');
+    await tenants.create({ slug, name: 'Upgraded', kind: 'external', customerId: 'u-1', emailDomains: ['upgraded.example'] }, 'key:tester');
     const result = await tenants.setTier(slug, { tier: 'drill' }, 'key:editor');
     expect(result).toMatchObject({ releasedSeats: 0, tenant: { tier: 'drill' } });
     expect((await auditOf(slug)).at(-1)?.data).toEqual({ from: 'view', to: 'drill', reason: null, releasedSeats: 0 });
+  });
+
+  it('refuses an upgrade to drill with 400 while the tenant has no email domains (SSO fails closed), and changes nothing', async () => {
+    const slug = uniqueSlug('nodomains');
+    await tenants.create({ slug, name: 'No domains', kind: 'external', customerId: 'n-1' }, 'key:tester');
+    await expectApiError(tenants.setTier(slug, { tier: 'drill' }, 'key:editor'), 400, 'validation_error');
+    expect((await tenants.get(slug)).tier).toBe('view');
   });
 
   it('404 tenant_not_found for an unknown slug, with nothing audited', async () => {

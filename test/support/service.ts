@@ -146,13 +146,17 @@ export async function startService(env: Record<string, string> = {}, db?: TestDa
 }
 
 /** Creates a tenant, a resource and an app scoped to the given tenants, through the API. */
-export async function seed(admin: Api, spec: {
-  tenants: Record<string, unknown>[];
-  resources?: Record<string, unknown>[];
-  apps?: Record<string, { tenants: string[] | '*' }>;
-}) {
+export async function seed(
+  admin: Api,
+  spec: {
+    tenants: Record<string, unknown>[];
+    resources?: Record<string, unknown>[];
+    apps?: Record<string, { tenants: string[] | '*' }>;
+  },
+) {
   for (const tenant of spec.tenants) {
-    const answer = await admin.post('/v1/tenants', tenant);
+    // embedBody's emails are `${userId}@${slug}.example`: that is the tenant's email domain unless the test says otherwise.
+    const answer = await admin.post('/v1/tenants', { emailDomains: [`${String(tenant.slug)}.example`], ...tenant });
     if (answer.status !== 201) throw new Error(`seed tenant: ${answer.status} ${JSON.stringify(answer.body)}`);
   }
   for (const resource of spec.resources ?? []) {

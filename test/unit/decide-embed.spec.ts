@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import {
   decideEmbed,
   type EmbedPolicyInput,
+  type IsolationState,
   type PolicyResource,
   type PolicyTenant,
   type SeatAvailability,
@@ -26,8 +27,9 @@ const input = (overrides: Partial<EmbedPolicyInput> = {}): EmbedPolicyInput => (
   tenant: tenant(),
   tenantInScope: true,
   resource: resource(),
-  user: { email: 'ana@acme.example' },
+  user: { email: 'ana@acme.example', emailAllowed: true },
   seat: 'available',
+  isolation: 'not-enforced',
   ...overrides,
 });
 
@@ -76,7 +78,7 @@ describe('decideEmbed: rule 4, external view tier', () => {
   });
 
   it('needs no email for a guest embed', () => {
-    expect(decideEmbed(input({ user: { email: null } })).mode).toBe('guest');
+    expect(decideEmbed(input({ user: { email: null, emailAllowed: false } })).mode).toBe('guest');
   });
 });
 
@@ -110,7 +112,7 @@ describe('decideEmbed: rule 5, external drill tier', () => {
   });
 
   it('refuses SSO without an email (Metabase matches SSO users by email)', () => {
-    const d = decideEmbed(input({ tenant: drill, user: { email: null } }));
+    const d = decideEmbed(input({ tenant: drill, user: { email: null, emailAllowed: false } }));
     expect(d).toMatchObject({ mode: 'deny', rule: 'sso-email-required', denial: { status: 400 } });
   });
 });
@@ -136,6 +138,75 @@ describe('decideEmbed: rule 6, what a guest embed needs', () => {
   });
 });
 
+describe('decideEmbed: rule isolation-unverified (fail closed)', () => {
+  const drill = (overrides: Partial<PolicyTenant> = {}) => tenant({ tier: 'drill', ...overrides });
+
+  it('falls back to a guest embed when an external tenant’s groups are not proven isolated, and says why', () => {
+    const d = decideEmbed(input({ tenant: drill(), isolation: 'unverified', isolationReason: 'the last check failed' }));
+    expect(d).toMatchObject({ mode: 'guest', rule: 'isolation-unverified' });
+    expect(d.reasons.join(' ')).toMatch(/not proven .*isolated \(the last check failed\)/);
+    expect(d.bySeat).toBeUndefined();
+  });
+
+  it('falls back even for a user who holds a seat', () => {
+    expect(decideEmbed(input({ tenant: drill(), isolation: 'unverified', seat: 'held' }))).toMatchObject({ mode: 'guest', rule: 'isolation-unverified' });
+  });
+
+  it('denies with 403 isolation_unverified when the tenant is set to deny when seats run out', () => {
+    const d = decideEmbed(input({ tenant: drill({ onSeatsExhausted: 'deny' }), isolation: 'unverified' }));
+    expect(d).toMatchObject({ mode: 'deny', rule: 'isolation-unverified', denial: { status: 403, code: 'isolation_unverified' } });
+  });
+
+  it('denies the guest fallback when the resource is SSO-only', () => {
+    expect(decideEmbed(input({ tenant: drill(), isolation: 'unverified', resource: resource({ guest: false }) }))).toMatchObject({
+      mode: 'deny',
+      rule: 'guest-resource-required',
+    });
+  });
+
+  it('gives no SDK identity (403) when isolation is unverified', () => {
+    const d = decideEmbed(input({ purpose: 'sso-identity', resource: null, tenant: drill(), isolation: 'unverified' }));
+    expect(d).toMatchObject({ mode: 'deny', rule: 'isolation-unverified', denial: { status: 403 } });
+  });
+
+  it('routes to SSO when isolation is proven, or not enforced (no API key, or turned off by an admin)', () => {
+    for (const isolation of ['proven', 'not-enforced'] as const) {
+      expect(decideEmbed(input({ tenant: drill(), isolation })).mode).toBe('sso');
+    }
+  });
+
+  it('does not apply to internal tenants (their groups are the company’s own)', () => {
+    expect(decideEmbed(input({ tenant: drill({ kind: 'internal', customerId: null }), isolation: 'unverified' }))).toMatchObject({
+      mode: 'sso',
+      rule: 'internal-tenant',
+    });
+  });
+});
+
+describe('decideEmbed: identity safety', () => {
+  const drill = tenant({ tier: 'drill' });
+
+  it('denies SSO with 403 email_domain_not_allowed when the email is outside the tenant’s domains', () => {
+    const d = decideEmbed(input({ tenant: drill, user: { email: 'boss@metabase-admin.example', emailAllowed: false } }));
+    expect(d).toMatchObject({ mode: 'deny', rule: 'email-domain-not-allowed', denial: { status: 403, code: 'email_domain_not_allowed' } });
+  });
+
+  it('applies the email domains to internal tenants too', () => {
+    const d = decideEmbed(input({ tenant: tenant({ kind: 'internal', tier: 'drill' }), user: { email: 'x@elsewhere.example', emailAllowed: false } }));
+    expect(d).toMatchObject({ mode: 'deny', rule: 'email-domain-not-allowed' });
+  });
+
+  it('needs no allowed email for a guest embed', () => {
+    expect(decideEmbed(input({ user: { email: 'x@elsewhere.example', emailAllowed: false } })).mode).toBe('guest');
+  });
+
+  it('denies SSO with 403 identity_unsafe when Metabase would sign the email in as someone else, with the reason', () => {
+    const d = decideEmbed(input({ tenant: drill, identityProblem: 'the email belongs to a Metabase superuser' }));
+    expect(d).toMatchObject({ mode: 'deny', rule: 'identity-unsafe', denial: { status: 403, code: 'identity_unsafe' } });
+    expect(d.reasons).toContain('the email belongs to a Metabase superuser');
+  });
+});
+
 describe('decideEmbed: invariants (property-based)', () => {
   const arbTenant = fc.record<PolicyTenant>({
     slug: fc.stringMatching(/^[a-z0-9-]{1,10}$/),
@@ -149,11 +220,17 @@ describe('decideEmbed: invariants (property-based)', () => {
     tenant: fc.option(arbTenant, { nil: null }),
     tenantInScope: fc.boolean(),
     resource: fc.option(
-      fc.record<PolicyResource>({ key: fc.constant('r'), guest: fc.boolean(), tenantParam: fc.option(fc.constantFrom('customer_id', 'tenant'), { nil: null }) }),
+      fc.record<PolicyResource>({
+        key: fc.constant('r'),
+        guest: fc.boolean(),
+        tenantParam: fc.option(fc.constantFrom('customer_id', 'tenant'), { nil: null }),
+      }),
       { nil: null },
     ),
-    user: fc.record({ email: fc.option(fc.emailAddress(), { nil: null }) }),
+    user: fc.record({ email: fc.option(fc.emailAddress(), { nil: null }), emailAllowed: fc.boolean() }),
     seat: fc.constantFrom<SeatAvailability>('held', 'available', 'budget-exhausted', 'cap-exhausted'),
+    isolation: fc.constantFrom<IsolationState>('proven', 'unverified', 'not-enforced'),
+    identityProblem: fc.option(fc.constantFrom('the email belongs to a Metabase superuser', 'the user is in other groups'), { nil: null }),
   });
 
   it('a guest decision always has an active in-scope tenant with a usable customerId and a guest resource', () => {
@@ -187,6 +264,32 @@ describe('decideEmbed: invariants (property-based)', () => {
     );
   });
 
+  it('no input yields SSO for an external tenant whose isolation is unverified, an email outside the tenant’s domains, or an unsafe identity', () => {
+    fc.assert(
+      fc.property(arbInput, (i) => {
+        const d = decideEmbed(i);
+        if (d.mode !== 'sso') return;
+        if (i.tenant?.kind === 'external') expect(i.isolation).not.toBe('unverified');
+        expect(i.user.emailAllowed).toBe(true);
+        expect(i.identityProblem ?? null).toBeNull();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('an unverified isolation decides as exhausted seats do: the same mode, the same guest requirements', () => {
+    fc.assert(
+      fc.property(arbInput, (i) => {
+        if (i.tenant?.kind !== 'external' || i.tenant.tier !== 'drill' || i.tenant.status !== 'active' || !i.tenantInScope || !i.resource) return;
+        const unverified = decideEmbed({ ...i, isolation: 'unverified' });
+        const exhausted = decideEmbed({ ...i, isolation: 'proven', seat: 'budget-exhausted' });
+        expect(unverified.mode).toBe(exhausted.mode);
+        if (exhausted.rule === 'external-drill-tier') expect(unverified.rule).toBe('isolation-unverified');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('every decision names a rule and gives reasons; every denial carries a 4xx status and a code', () => {
     fc.assert(
       fc.property(arbInput, (i) => {
@@ -206,7 +309,10 @@ describe('decideEmbed: invariants (property-based)', () => {
   });
 
   it('is a pure function: the same input gives the same decision', () => {
-    fc.assert(fc.property(arbInput, (i) => expect(decideEmbed(i)).toEqual(decideEmbed(structuredClone(i)))), { numRuns: 500 });
+    fc.assert(
+      fc.property(arbInput, (i) => expect(decideEmbed(i)).toEqual(decideEmbed(structuredClone(i)))),
+      { numRuns: 500 },
+    );
   });
 
   it('decides once: an SSO decision made with a seat available carries, for each answer of the ledger, the decision that answer gets', () => {
