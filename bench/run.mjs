@@ -52,7 +52,10 @@ async function startEmbedgate(env) {
   child.once('exit', () => (exited = true));
   for (let i = 0; i < 600; i++) {
     if (exited) throw new Error('embedgate exited during start');
-    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { child, port };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -132,22 +135,31 @@ async function main() {
   // Boot once to migrate, then seed straight into the tables.
   const service = await startEmbedgate(env);
   const url = dbUrl(DB);
-  await sql(url, `
+  await sql(
+    url,
+    `
     INSERT INTO tenants (slug, name, kind, tier, customer_id)
     SELECT 't-' || i, 'Tenant ' || i,
            (CASE WHEN i > ${TENANTS - DRILL_TENANTS / 2} THEN 'internal' ELSE 'external' END)::"TenantKind",
            (CASE WHEN i > ${TENANTS - DRILL_TENANTS} THEN 'drill' ELSE 'view' END)::"Tier",
            'c-' || i
-    FROM generate_series(1, ${TENANTS}) i`);
-  await sql(url, `
+    FROM generate_series(1, ${TENANTS}) i`,
+  );
+  await sql(
+    url,
+    `
     INSERT INTO resources (key, type, metabase_id, tenant_param, guest)
-    SELECT 'r-' || i, 'dashboard', i::text, 'customer_id', true FROM generate_series(1, ${RESOURCES}) i`);
+    SELECT 'r-' || i, 'dashboard', i::text, 'customer_id', true FROM generate_series(1, ${RESOURCES}) i`,
+  );
   // Returning SSO users: seats already held, identities bound (as their first embeds would have left them).
-  await sql(url, `
+  await sql(
+    url,
+    `
     WITH drill AS (SELECT id, slug, row_number() OVER (ORDER BY slug) - 1 AS n FROM tenants WHERE tier = 'drill'),
     users AS (SELECT i, (SELECT id FROM drill WHERE n = i % ${DRILL_TENANTS}) AS tenant_id FROM generate_series(0, ${RETURNING_SEATS - 1}) i),
     seats AS (INSERT INTO seats (tenant_id, user_id, email, last_used_at) SELECT tenant_id, 'ret-' || i, 'ret-' || i || '@bench.example', now() - interval '1 hour' FROM users RETURNING tenant_id)
-    INSERT INTO sso_identities (email, tenant_id) SELECT 'ret-' || i || '@bench.example', tenant_id FROM users`);
+    INSERT INTO sso_identities (email, tenant_id) SELECT 'ret-' || i || '@bench.example', tenant_id FROM users`,
+  );
   await sql(url, `UPDATE tenants t SET seats_held = (SELECT count(*) FROM seats s WHERE s.tenant_id = t.id)`);
   await sql(url, `UPDATE license SET seats_held = (SELECT count(*) FROM seats)`);
   log('seeded');
@@ -159,28 +171,51 @@ async function main() {
   }).trim();
   const base = `http://127.0.0.1:${service.port}`;
   const appKey = (
-    await (await fetch(`${base}/v1/apps`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', tenants: '*' }) })).json()
+    await (
+      await fetch(`${base}/v1/apps`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'bench', tenants: '*' }),
+      })
+    ).json()
   ).apiKey;
   const headers = { authorization: `Bearer ${appKey}`, 'content-type': 'application/json' };
   const pick = (list) => list[Math.floor(Math.random() * list.length)];
   const resource = () => `r-${1 + Math.floor(Math.random() * RESOURCES)}`;
-  const embed = (bodyOf) => ({ url: base, requests: [{ method: 'POST', path: '/v1/embeds', headers, setupRequest: (req) => ({ ...req, body: JSON.stringify(bodyOf()) }) }] });
+  const embed = (bodyOf) => ({
+    url: base,
+    requests: [{ method: 'POST', path: '/v1/embeds', headers, setupRequest: (req) => ({ ...req, body: JSON.stringify(bodyOf()) }) }],
+  });
   const runEmbeds = (name, bodyOf) => run(name, embed(bodyOf), base);
   const user = (id) => ({ id, email: `${id}@bench.example` });
 
   log('warming up');
   // Warm up (JIT, pools, caches) on each path.
-  await autocannon({ url: base, connections: 8, duration: 2, requests: embed(() => ({ tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() })).requests });
+  await autocannon({
+    url: base,
+    connections: 8,
+    duration: 2,
+    requests: embed(() => ({ tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() })).requests,
+  });
 
   const results = [];
   results.push(await run('floor (bare Fastify)', { url: floorUrl }));
   results.push(
     await run('reference: empty Nest route', {
       url: nestUrl,
-      requests: [{ method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ tenant: pick(viewSlugs), user: user('u-1'), resource: resource() }) }) }],
+      requests: [
+        {
+          method: 'POST',
+          path: '/',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (req) => ({ ...req, body: JSON.stringify({ tenant: pick(viewSlugs), user: user('u-1'), resource: resource() }) }),
+        },
+      ],
     }),
   );
-  results.push(await runEmbeds('guest embeds', () => ({ tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() })));
+  results.push(
+    await runEmbeds('guest embeds', () => ({ tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() })),
+  );
   results.push(
     await runEmbeds('SSO embeds, returning users', () => {
       const i = Math.floor(Math.random() * RETURNING_SEATS);
@@ -195,15 +230,37 @@ async function main() {
       return { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`new-${i}`), resource: resource(), options: { launch: 'direct' } };
     }),
   );
-  const [ledger] = await sql(url, `SELECT (SELECT seats_held FROM license) AS held, (SELECT seat_budget FROM license) AS budget, (SELECT count(*)::int FROM seats) AS rows,
-    (SELECT count(*)::int FROM seat_events WHERE kind = 'allocated' AND seats_held_after > seat_budget) AS over_budget`);
-  results.push(await run('explain', { url: base, requests: [{ method: 'POST', path: '/v1/embeds/explain', headers, setupRequest: (req) => ({ ...req, body: JSON.stringify({ tenant: pick(drillSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() }) }) }] }));
+  const [ledger] = await sql(
+    url,
+    `SELECT (SELECT seats_held FROM license) AS held, (SELECT seat_budget FROM license) AS budget, (SELECT count(*)::int FROM seats) AS rows,
+    (SELECT count(*)::int FROM seat_events WHERE kind = 'allocated' AND seats_held_after > seat_budget) AS over_budget`,
+  );
+  results.push(
+    await run('explain', {
+      url: base,
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/embeds/explain',
+          headers,
+          setupRequest: (req) => ({
+            ...req,
+            body: JSON.stringify({ tenant: pick(drillSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() }),
+          }),
+        },
+      ],
+    }),
+  );
   const rss = rssMb(service.child.pid);
   const metrics = await (await fetch(`${base}/metrics`)).text().catch(() => '');
 
   const floorRps = results[0].rps;
   results.splice(0, results.length, ...results.filter(Boolean));
-  const targets = { 'guest embeds': { ratio: 0.5, p99: 20 }, 'SSO embeds, returning users': { ratio: 0.35, p99: 30 }, 'first SSO embeds (new seats)': { rps: 1000 } };
+  const targets = {
+    'guest embeds': { ratio: 0.5, p99: 20 },
+    'SSO embeds, returning users': { ratio: 0.35, p99: 30 },
+    'first SSO embeds (new seats)': { rps: 1000 },
+  };
   const rows = results.map((r) => {
     const t = targets[r.scenario];
     const ratio = r.rps / floorRps;
@@ -231,7 +288,9 @@ async function main() {
   const pad = (s, n) => String(s).padEnd(n);
   const table = [
     `${pad('scenario', 30)}${pad('req/s', 9)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('× floor', 9)}${pad('errors', 8)}target`,
-    ...rows.map((r) => `${pad(r.scenario, 30)}${pad(r.rps, 9)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.ratioToFloor, 9)}${pad(r.errors, 8)}${r.target} ${r.met}`),
+    ...rows.map(
+      (r) => `${pad(r.scenario, 30)}${pad(r.rps, 9)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.ratioToFloor, 9)}${pad(r.errors, 8)}${r.target} ${r.met}`,
+    ),
     `/metrics cross-check (embeds issued by embedgate's count, against autocannon's 2xx): ${rows
       .filter((r) => r.crossCheck)
       .map((r) => `${r.scenario} ${r.crossCheck.metricsEmbedsIssued} vs ${r.crossCheck.autocannon2xx}${r.crossCheck.agrees ? '' : ' DISAGREE'}`)

@@ -134,7 +134,11 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   }
   // CORS is off unless CORS_ORIGINS lists the origins allowed to call the API from a browser.
   if (config.corsOrigins?.length) {
-    app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'x-request-id'] });
+    app.enableCors({
+      origin: config.corsOrigins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+    });
   }
 
   const document = SwaggerModule.createDocument(

@@ -12,7 +12,12 @@ import { Roles } from './roles.decorator.js';
 
 const rotateKeySchema = z.strictObject({
   /** How long the old key keeps working: 0 (at once) to 7 days; default one hour. */
-  overlapSeconds: z.number().int('overlapSeconds must be a whole number').min(0).max(7 * 86_400).default(3_600),
+  overlapSeconds: z
+    .number()
+    .int('overlapSeconds must be a whole number')
+    .min(0)
+    .max(7 * 86_400)
+    .default(3_600),
 });
 
 const createKeySchema = z.strictObject({
@@ -38,11 +43,7 @@ export class KeysController {
   @Roles('admin')
   @ApiOperation({ summary: 'Rotate a key (admin, finance or app): a new key now, the old one works for overlapSeconds more' })
   @ApiBodyFrom(rotateKeySchema)
-  rotate(
-    @Param('id') id: string,
-    @Body(validBody(rotateKeySchema)) body: z.output<typeof rotateKeySchema>,
-    @CurrentPrincipal() principal: Principal,
-  ) {
+  rotate(@Param('id') id: string, @Body(validBody(rotateKeySchema)) body: z.output<typeof rotateKeySchema>, @CurrentPrincipal() principal: Principal) {
     if (!/^[a-z2-7]{16}$/.test(id)) throw new ApiError(404, 'key_not_found', 'key not found');
     return this.keys.rotateKey(id, body.overlapSeconds, actorOf(principal));
   }

@@ -30,7 +30,12 @@ export function answerClientError(headers: Record<string, string>) {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const [status, code, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'bad_request', 'the request is not valid HTTP'];
     const body = JSON.stringify({ error: { code, message } });
-    const head = Object.entries({ ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), connection: 'close' })
+    const head = Object.entries({
+      ...headers,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      connection: 'close',
+    })
       .map(([name, value]) => `${name}: ${value}`)
       .join('\r\n');
     if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n\r\n${body}`);

@@ -9,8 +9,7 @@ export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 }
 
 /** Documents a request body with the same zod schema that validates it. */
-export const ApiBodyFrom = (schema: z.ZodType, description?: string) =>
-  ApiBody({ schema: jsonSchemaOf(schema) as never, description });
+export const ApiBodyFrom = (schema: z.ZodType, description?: string) => ApiBody({ schema: jsonSchemaOf(schema) as never, description });
 
 /** Documents each query parameter of a zod object schema. */
 export function ApiQueryFrom(schema: z.ZodObject) {

@@ -31,7 +31,8 @@ export function decodeCursor(cursor: string | undefined, isValid: (value: string
   if (cursor === undefined) return undefined;
   const value = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   // Decoded bytes that are not UTF-8 come out with U+FFFD; any control character or NUL is not ours either.
-  if (!value || value.includes('\ufffd') || textProblem(value) !== null || !isValid(value)) throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
+  if (!value || value.includes('\ufffd') || textProblem(value) !== null || !isValid(value))
+    throw new ApiError(400, 'validation_error', 'cursor: not a cursor from this list');
   return value;
 }
 

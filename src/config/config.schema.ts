@@ -4,11 +4,9 @@ import { z } from 'zod';
 export const MIN_SECRET_BYTES = 32;
 
 const secret = (name: string) =>
-  z
-    .string({ error: `${name} is required` })
-    .refine((value) => Buffer.byteLength(value, 'utf8') >= MIN_SECRET_BYTES, {
-      message: `${name} must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -hex 32)`,
-    });
+  z.string({ error: `${name} is required` }).refine((value) => Buffer.byteLength(value, 'utf8') >= MIN_SECRET_BYTES, {
+    message: `${name} must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -hex 32)`,
+  });
 
 const jsonOf = <T extends z.ZodType>(name: string, schema: T) =>
   z.string().transform((text, ctx) => {
@@ -45,85 +43,108 @@ const integer = (name: string, min: number, max: number) =>
 
 /** The environment embedgate reads, and what each variable becomes. */
 export const envObject = z.object({
-    DATABASE_URL: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
-      .optional(),
-    DATABASE_POOL_SIZE: integer('DATABASE_POOL_SIZE', 1, 200).default(10),
-    DATABASE_CONNECT_TIMEOUT_MS: integer('DATABASE_CONNECT_TIMEOUT_MS', 100, 120_000).default(5_000),
-    // 0 turns it off; the seat ledger's transactions are bounded at 15 s anyway (seat-ledger.service.ts).
-    DATABASE_STATEMENT_TIMEOUT_MS: integer('DATABASE_STATEMENT_TIMEOUT_MS', 0, 3_600_000).default(15_000),
-    METABASE_SITE_URL: z
-      .url({ protocol: /^https?$/, error: 'METABASE_SITE_URL must be an http(s) URL, e.g. https://metabase.example.com' })
-      .transform((url) => url.replace(/\/+$/, '')),
-    METABASE_EMBEDDING_SECRET_KEY: secret('METABASE_EMBEDDING_SECRET_KEY'),
-    METABASE_JWT_SHARED_SECRET: secret('METABASE_JWT_SHARED_SECRET'),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    PORT: integer('PORT', 0, 65535).default(8080),
-    SEAT_BUDGET: integer('SEAT_BUDGET', 0, 10_000_000).default(0),
-    GUEST_TOKEN_TTL_SECONDS: integer('GUEST_TOKEN_TTL_SECONDS', 10, 600).default(600),
-    SSO_TOKEN_TTL_SECONDS: integer('SSO_TOKEN_TTL_SECONDS', 10, 180).default(60),
-    GROUPS_INTERNAL: jsonOf('GROUPS_INTERNAL', groupNames).default(['Internal analysts']),
-    GROUPS_EXTERNAL: jsonOf('GROUPS_EXTERNAL', groupNames).default(['Customers']),
-    ROLE_GROUPS: jsonOf('ROLE_GROUPS', z.partialRecord(z.enum(['viewer', 'analyst']), groupNames)).default({
-      analyst: ['Analysts'],
-    }),
-    // Groups with administrator rights besides Administrators: no tenant or role may be given one.
-    ADMIN_GROUPS: jsonOf('ADMIN_GROUPS', groupNames).default([]),
-    METABASE_API_URL: z
-      .url({ protocol: /^https?$/, error: 'METABASE_API_URL must be an http(s) URL' })
-      .transform((url) => url.replace(/\/+$/, ''))
-      .optional(),
-    METABASE_API_KEY: z.string().min(8, 'METABASE_API_KEY looks too short to be a Metabase API key').optional(),
-    METABASE_API_TIMEOUT_MS: integer('METABASE_API_TIMEOUT_MS', 100, 120_000).default(5_000),
-    METABASE_CHECK_INTERVAL_MINUTES: integer('METABASE_CHECK_INTERVAL_MINUTES', 1, 1_440).default(10),
-    OUTBOX_INTERVAL_SECONDS: integer('OUTBOX_INTERVAL_SECONDS', 1, 3_600).default(5),
-    RECLAIM_INTERVAL_MINUTES: integer('RECLAIM_INTERVAL_MINUTES', 0, 525_600).default(0),
-    RECLAIM_IDLE_DAYS: integer('RECLAIM_IDLE_DAYS', 1, 3_650).default(30),
-    RETENTION_INTERVAL_MINUTES: integer('RETENTION_INTERVAL_MINUTES', 0, 525_600).default(60),
-    RETENTION_DAYS: integer('RETENTION_DAYS', 1, 3_650).default(7),
-    PUBLIC_URL: z
-      .url({ protocol: /^https?$/, error: 'PUBLIC_URL must be an http(s) URL: where browsers reach embedgate' })
-      .transform((url) => url.replace(/\/+$/, ''))
-      .optional(),
-    METABASE_TENANTS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL').optional(),
-    REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'REDIS_KEY_PREFIX is 1-64 letters, digits, :, _ or -').default('embedgate'),
-    RATE_LIMIT_EMBEDS_PER_MINUTE: integer('RATE_LIMIT_EMBEDS_PER_MINUTE', 1, 10_000_000).default(6_000),
-    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: integer('RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 1, 100_000).default(30),
-    CORS_ORIGINS: z
-      .string()
-      .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
-      .pipe(z.array(z.url({ protocol: /^https?$/, error: 'CORS_ORIGINS is a comma-separated list of http(s) origins' })))
-      .optional(),
-    SEAT_PRICE_PER_DAY: z
-      .string()
-      .regex(/^\d{1,9}(\.\d{1,6})?$/, 'SEAT_PRICE_PER_DAY is a decimal number, e.g. 2.50 (the price of one seat for one day)')
-      .transform(Number)
-      .optional(),
-    SEAT_PRICE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'SEAT_PRICE_CURRENCY is a 3-letter currency code, e.g. USD').default('USD'),
-    SAML_SP_ENTITY_ID: z.string().min(1).max(500).optional(),
-    SAML_IDP_ENTRY_POINT: z.url({ protocol: /^https?$/, error: 'SAML_IDP_ENTRY_POINT must be the IdP’s http(s) SSO URL' }).optional(),
-    SAML_IDP_ISSUER: z.string().min(1).max(500).optional(),
-    SAML_IDP_CERT: z
-      .string()
-      .refine((pem) => pem.includes('BEGIN CERTIFICATE') || /^[A-Za-z0-9+/=\s]{200,}$/.test(pem), 'SAML_IDP_CERT must be the IdP’s signing certificate (PEM)')
-      .optional(),
-    SAML_ROLE_ATTRIBUTE: z.string().min(1).max(200).default('groups'),
-    // A Map: an IdP group named like an Object property (constructor, toString) must not find a role.
-    SAML_ROLE_MAP: jsonOf(
-      'SAML_ROLE_MAP',
-      z
-        .record(z.string().min(1), z.enum(['admin', 'finance', 'analyst']))
-        .transform((roles) => new Map(Object.entries(roles)) as ReadonlyMap<string, 'admin' | 'finance' | 'analyst'>),
-    ).default(new Map()),
-    SESSION_SECRET: secret('SESSION_SECRET').optional(),
-    SESSION_IDLE_MINUTES: integer('SESSION_IDLE_MINUTES', 1, 1_440).default(30),
-    SESSION_ABSOLUTE_HOURS: integer('SESSION_ABSOLUTE_HOURS', 1, 168).default(8),
-    TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-    CACHE_TTL_MS: integer('CACHE_TTL_MS', 0, 10_000).default(2_000),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_SIZE: integer('DATABASE_POOL_SIZE', 1, 200).default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: integer('DATABASE_CONNECT_TIMEOUT_MS', 100, 120_000).default(5_000),
+  // 0 turns it off; the seat ledger's transactions are bounded at 15 s anyway (seat-ledger.service.ts).
+  DATABASE_STATEMENT_TIMEOUT_MS: integer('DATABASE_STATEMENT_TIMEOUT_MS', 0, 3_600_000).default(15_000),
+  METABASE_SITE_URL: z
+    .url({ protocol: /^https?$/, error: 'METABASE_SITE_URL must be an http(s) URL, e.g. https://metabase.example.com' })
+    .transform((url) => url.replace(/\/+$/, '')),
+  METABASE_EMBEDDING_SECRET_KEY: secret('METABASE_EMBEDDING_SECRET_KEY'),
+  METABASE_JWT_SHARED_SECRET: secret('METABASE_JWT_SHARED_SECRET'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: integer('PORT', 0, 65535).default(8080),
+  SEAT_BUDGET: integer('SEAT_BUDGET', 0, 10_000_000).default(0),
+  GUEST_TOKEN_TTL_SECONDS: integer('GUEST_TOKEN_TTL_SECONDS', 10, 600).default(600),
+  SSO_TOKEN_TTL_SECONDS: integer('SSO_TOKEN_TTL_SECONDS', 10, 180).default(60),
+  GROUPS_INTERNAL: jsonOf('GROUPS_INTERNAL', groupNames).default(['Internal analysts']),
+  GROUPS_EXTERNAL: jsonOf('GROUPS_EXTERNAL', groupNames).default(['Customers']),
+  ROLE_GROUPS: jsonOf('ROLE_GROUPS', z.partialRecord(z.enum(['viewer', 'analyst']), groupNames)).default({
+    analyst: ['Analysts'],
+  }),
+  // Groups with administrator rights besides Administrators: no tenant or role may be given one.
+  ADMIN_GROUPS: jsonOf('ADMIN_GROUPS', groupNames).default([]),
+  METABASE_API_URL: z
+    .url({ protocol: /^https?$/, error: 'METABASE_API_URL must be an http(s) URL' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  METABASE_API_KEY: z.string().min(8, 'METABASE_API_KEY looks too short to be a Metabase API key').optional(),
+  METABASE_API_TIMEOUT_MS: integer('METABASE_API_TIMEOUT_MS', 100, 120_000).default(5_000),
+  METABASE_CHECK_INTERVAL_MINUTES: integer('METABASE_CHECK_INTERVAL_MINUTES', 1, 1_440).default(10),
+  OUTBOX_INTERVAL_SECONDS: integer('OUTBOX_INTERVAL_SECONDS', 1, 3_600).default(5),
+  RECLAIM_INTERVAL_MINUTES: integer('RECLAIM_INTERVAL_MINUTES', 0, 525_600).default(0),
+  RECLAIM_IDLE_DAYS: integer('RECLAIM_IDLE_DAYS', 1, 3_650).default(30),
+  RETENTION_INTERVAL_MINUTES: integer('RETENTION_INTERVAL_MINUTES', 0, 525_600).default(60),
+  RETENTION_DAYS: integer('RETENTION_DAYS', 1, 3_650).default(7),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'PUBLIC_URL must be an http(s) URL: where browsers reach embedgate' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  METABASE_TENANTS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'REDIS_KEY_PREFIX is 1-64 letters, digits, :, _ or -')
+    .default('embedgate'),
+  RATE_LIMIT_EMBEDS_PER_MINUTE: integer('RATE_LIMIT_EMBEDS_PER_MINUTE', 1, 10_000_000).default(6_000),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: integer('RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 1, 100_000).default(30),
+  CORS_ORIGINS: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: 'CORS_ORIGINS is a comma-separated list of http(s) origins' })))
+    .optional(),
+  SEAT_PRICE_PER_DAY: z
+    .string()
+    .regex(/^\d{1,9}(\.\d{1,6})?$/, 'SEAT_PRICE_PER_DAY is a decimal number, e.g. 2.50 (the price of one seat for one day)')
+    .transform(Number)
+    .optional(),
+  SEAT_PRICE_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'SEAT_PRICE_CURRENCY is a 3-letter currency code, e.g. USD')
+    .default('USD'),
+  SAML_SP_ENTITY_ID: z.string().min(1).max(500).optional(),
+  SAML_IDP_ENTRY_POINT: z.url({ protocol: /^https?$/, error: 'SAML_IDP_ENTRY_POINT must be the IdP’s http(s) SSO URL' }).optional(),
+  SAML_IDP_ISSUER: z.string().min(1).max(500).optional(),
+  SAML_IDP_CERT: z
+    .string()
+    .refine((pem) => pem.includes('BEGIN CERTIFICATE') || /^[A-Za-z0-9+/=\s]{200,}$/.test(pem), 'SAML_IDP_CERT must be the IdP’s signing certificate (PEM)')
+    .optional(),
+  SAML_ROLE_ATTRIBUTE: z.string().min(1).max(200).default('groups'),
+  // A Map: an IdP group named like an Object property (constructor, toString) must not find a role.
+  SAML_ROLE_MAP: jsonOf(
+    'SAML_ROLE_MAP',
+    z
+      .record(z.string().min(1), z.enum(['admin', 'finance', 'analyst']))
+      .transform((roles) => new Map(Object.entries(roles)) as ReadonlyMap<string, 'admin' | 'finance' | 'analyst'>),
+  ).default(new Map()),
+  SESSION_SECRET: secret('SESSION_SECRET').optional(),
+  SESSION_IDLE_MINUTES: integer('SESSION_IDLE_MINUTES', 1, 1_440).default(30),
+  SESSION_ABSOLUTE_HOURS: integer('SESSION_ABSOLUTE_HOURS', 1, 168).default(8),
+  TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  CACHE_TTL_MS: integer('CACHE_TTL_MS', 0, 10_000).default(2_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MIGRATE_ON_START: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 const SAML_REQUIRED = ['SAML_SP_ENTITY_ID', 'SAML_IDP_ENTRY_POINT', 'SAML_IDP_ISSUER', 'SAML_IDP_CERT'] as const;
@@ -133,31 +154,36 @@ export const envSchema = envObject.superRefine((env, ctx) => {
   const given = SAML_REQUIRED.filter((name) => env[name] !== undefined);
   if (given.length > 0) {
     for (const name of SAML_REQUIRED) {
-      if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is required when SAML is configured (${given.join(', ')} set)` });
+      if (env[name] === undefined)
+        ctx.addIssue({ code: 'custom', path: [name], message: `${name} is required when SAML is configured (${given.join(', ')} set)` });
     }
     if (env.SESSION_SECRET === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'SESSION_SECRET is required when SAML is configured (at least 32 bytes: openssl rand -hex 32)' });
-    }
-  }
-    // An SSO login with an administrator group makes a Metabase superuser (group sync applies names as given).
-    const assigned: [string, string[]][] = [
-      ['GROUPS_INTERNAL', env.GROUPS_INTERNAL],
-      ['GROUPS_EXTERNAL', env.GROUPS_EXTERNAL],
-      ...Object.entries(env.ROLE_GROUPS).map(([role, groups]): [string, string[]] => [`ROLE_GROUPS.${role}`, groups ?? []]),
-    ];
-    for (const [name, groups] of assigned) {
-      const admin = groups.find((group) => isAdminGroup(group, env.ADMIN_GROUPS));
-      if (admin !== undefined) {
-        ctx.addIssue({ code: 'custom', path: [name.split('.')[0]], message: `${name} must not name an administrator group ('${admin}')` });
-      }
-    }
-    if (env.METABASE_EMBEDDING_SECRET_KEY === env.METABASE_JWT_SHARED_SECRET) {
       ctx.addIssue({
         code: 'custom',
-        path: ['METABASE_JWT_SHARED_SECRET'],
-        message: 'METABASE_JWT_SHARED_SECRET must differ from METABASE_EMBEDDING_SECRET_KEY (Metabase keeps them separate)',
+        path: ['SESSION_SECRET'],
+        message: 'SESSION_SECRET is required when SAML is configured (at least 32 bytes: openssl rand -hex 32)',
       });
     }
-  });
+  }
+  // An SSO login with an administrator group makes a Metabase superuser (group sync applies names as given).
+  const assigned: [string, string[]][] = [
+    ['GROUPS_INTERNAL', env.GROUPS_INTERNAL],
+    ['GROUPS_EXTERNAL', env.GROUPS_EXTERNAL],
+    ...Object.entries(env.ROLE_GROUPS).map(([role, groups]): [string, string[]] => [`ROLE_GROUPS.${role}`, groups ?? []]),
+  ];
+  for (const [name, groups] of assigned) {
+    const admin = groups.find((group) => isAdminGroup(group, env.ADMIN_GROUPS));
+    if (admin !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [name.split('.')[0]], message: `${name} must not name an administrator group ('${admin}')` });
+    }
+  }
+  if (env.METABASE_EMBEDDING_SECRET_KEY === env.METABASE_JWT_SHARED_SECRET) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['METABASE_JWT_SHARED_SECRET'],
+      message: 'METABASE_JWT_SHARED_SECRET must differ from METABASE_EMBEDDING_SECRET_KEY (Metabase keeps them separate)',
+    });
+  }
+});
 
 export type Env = z.output<typeof envSchema>;

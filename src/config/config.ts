@@ -139,9 +139,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       jwtSharedSecret: e.METABASE_JWT_SHARED_SECRET,
       guestTokenTtlSeconds: e.GUEST_TOKEN_TTL_SECONDS,
       ssoTokenTtlSeconds: e.SSO_TOKEN_TTL_SECONDS,
-      api: e.METABASE_API_KEY
-        ? { url: e.METABASE_API_URL ?? e.METABASE_SITE_URL, key: e.METABASE_API_KEY, timeoutMs: e.METABASE_API_TIMEOUT_MS }
-        : undefined,
+      api: e.METABASE_API_KEY ? { url: e.METABASE_API_URL ?? e.METABASE_SITE_URL, key: e.METABASE_API_KEY, timeoutMs: e.METABASE_API_TIMEOUT_MS } : undefined,
       checkIntervalMinutes: e.METABASE_CHECK_INTERVAL_MINUTES,
     },
     outbox: { intervalSeconds: e.OUTBOX_INTERVAL_SECONDS },
@@ -170,21 +168,23 @@ export interface CliConfig {
   };
 }
 
-const cliSchema = envObject.pick({
-  DATABASE_URL: true,
-  METABASE_SITE_URL: true,
-  METABASE_API_URL: true,
-  METABASE_API_KEY: true,
-  METABASE_API_TIMEOUT_MS: true,
-  RETENTION_DAYS: true,
-  METABASE_EMBEDDING_SECRET_KEY: true,
-  METABASE_JWT_SHARED_SECRET: true,
-  GROUPS_INTERNAL: true,
-  GROUPS_EXTERNAL: true,
-  ROLE_GROUPS: true,
-  ADMIN_GROUPS: true,
-  METABASE_TENANTS: true,
-}).partial({ METABASE_SITE_URL: true, METABASE_EMBEDDING_SECRET_KEY: true, METABASE_JWT_SHARED_SECRET: true });
+const cliSchema = envObject
+  .pick({
+    DATABASE_URL: true,
+    METABASE_SITE_URL: true,
+    METABASE_API_URL: true,
+    METABASE_API_KEY: true,
+    METABASE_API_TIMEOUT_MS: true,
+    RETENTION_DAYS: true,
+    METABASE_EMBEDDING_SECRET_KEY: true,
+    METABASE_JWT_SHARED_SECRET: true,
+    GROUPS_INTERNAL: true,
+    GROUPS_EXTERNAL: true,
+    ROLE_GROUPS: true,
+    ADMIN_GROUPS: true,
+    METABASE_TENANTS: true,
+  })
+  .partial({ METABASE_SITE_URL: true, METABASE_EMBEDDING_SECRET_KEY: true, METABASE_JWT_SHARED_SECRET: true });
 
 /** The CLI's configuration: DATABASE_URL is required; the Metabase secrets are not. */
 export function loadCliConfig(env: Record<string, string | undefined>): CliConfig {

@@ -5,7 +5,10 @@ import { calendarDate, text } from '../common/text.js';
 
 /** A select's "any" option sends an empty value. */
 const anyOr = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.union([z.enum(values), z.literal('')]).optional().transform((value) => value || undefined);
+  z
+    .union([z.enum(values), z.literal('')])
+    .optional()
+    .transform((value) => value || undefined);
 
 export const tenantsPageQuery = z.strictObject({
   q: text({ max: 100, trim: true }).optional(),
@@ -18,7 +21,9 @@ export const setTierForm = z.strictObject({
   _csrf: text({ max: 500 }).optional(),
   tier: z.enum(['view', 'drill'], { error: 'tier is view or drill' }),
   confirm: z.literal('yes').optional(),
-  reason: text({ max: 500, multiline: true, trim: true }).optional().transform((reason) => reason || undefined),
+  reason: text({ max: 500, multiline: true, trim: true })
+    .optional()
+    .transform((reason) => reason || undefined),
 });
 
 export const reportRangeQuery = z.strictObject({

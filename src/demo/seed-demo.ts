@@ -11,14 +11,8 @@ export async function seedDemo(app: INestApplicationContext, baseUrl: string): P
   const actor = 'demo-seed';
   const tenants = app.get(TenantsService);
   await tenants.create({ slug: 'acme', name: 'Acme Corp', kind: 'external', tier: 'view', customerId: 'acme-001' }, actor);
-  await tenants.create(
-    { slug: 'globex', name: 'Globex Inc', kind: 'external', tier: 'drill', customerId: 'globex-002', seatCap: 3 },
-    actor,
-  );
-  await app.get(ResourcesService).create(
-    { key: 'sales-overview', type: 'dashboard', metabaseId: '1', tenantParam: 'customer_id', guest: true },
-    actor,
-  );
+  await tenants.create({ slug: 'globex', name: 'Globex Inc', kind: 'external', tier: 'drill', customerId: 'globex-002', seatCap: 3 }, actor);
+  await app.get(ResourcesService).create({ key: 'sales-overview', type: 'dashboard', metabaseId: '1', tenantParam: 'customer_id', guest: true }, actor);
   const demoApp = await app.get(AppsService).create({ name: 'demo host app', tenants: ['acme', 'globex'] }, actor);
   const body = JSON.stringify({
     tenant: 'acme',

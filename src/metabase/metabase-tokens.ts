@@ -79,20 +79,7 @@ export interface SsoIdentity {
 }
 
 /** Claim names Metabase gives a meaning of its own; tenant attributes may not use them. */
-export const RESERVED_CLAIMS = new Set([
-  'email',
-  'first_name',
-  'last_name',
-  'groups',
-  'customer_id',
-  'iat',
-  'exp',
-  'jti',
-  'iss',
-  'sub',
-  'aud',
-  'nbf',
-]);
+export const RESERVED_CLAIMS = new Set(['email', 'first_name', 'last_name', 'groups', 'customer_id', 'iat', 'exp', 'jti', 'iss', 'sub', 'aud', 'nbf']);
 
 export class SsoTokenMinter {
   private readonly sign: (claims: Record<string, unknown>) => string;

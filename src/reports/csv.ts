@@ -14,7 +14,10 @@ export function toCsv(columns: string[], rows: unknown[][]): string {
 }
 
 /** The seat-usage report as CSV: one row per day and tenant (and the cost column when priced). */
-export function seatUsageCsv(report: { currency?: string; rows: { date: string; tenant: string; peakSeats: number; seatDays: number; cost?: number }[] }): string {
+export function seatUsageCsv(report: {
+  currency?: string;
+  rows: { date: string; tenant: string; peakSeats: number; seatDays: number; cost?: number }[];
+}): string {
   const priced = report.currency !== undefined;
   return toCsv(
     ['date', 'tenant', 'peak_seats', 'seat_days', ...(priced ? [`cost_${report.currency}`] : [])],

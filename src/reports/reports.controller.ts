@@ -17,9 +17,9 @@ const reportQueryFields = z.strictObject({
   format: z.enum(['json', 'csv']).optional(),
 });
 const reportQuery = reportQueryFields.transform((q) => {
-    const to = q.to ?? new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
-    return { ...q, to, from: q.from ?? new Date(to.getTime() - 29 * 86_400_000) };
-  });
+  const to = q.to ?? new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
+  return { ...q, to, from: q.from ?? new Date(to.getTime() - 29 * 86_400_000) };
+});
 
 @ApiTags('reports')
 @ApiBearerAuth()
@@ -30,7 +30,8 @@ export class ReportsController {
   @Get('seat-usage')
   @Roles('finance', 'admin')
   @ApiOperation({
-    summary: 'Daily seat usage per tenant (UTC days, from/to inclusive, at most 366 days; default the last 30): peak seats and seat-days, totals against the budget, cost when SEAT_PRICE_PER_DAY is set. CSV with Accept: text/csv or ?format=csv',
+    summary:
+      'Daily seat usage per tenant (UTC days, from/to inclusive, at most 366 days; default the last 30): peak seats and seat-days, totals against the budget, cost when SEAT_PRICE_PER_DAY is set. CSV with Accept: text/csv or ?format=csv',
   })
   @ApiProduces('application/json', 'text/csv')
   @ApiQueryFrom(reportQueryFields)

@@ -73,9 +73,7 @@ export class SeatUsageReports {
     const startByTenant = new Map(tenantStart.map((r) => [r.key, r.held]));
     const dailyByTenant = new Map<string, DailySeatHistory[]>();
     for (const row of tenantDaily) dailyByTenant.set(row.key, [...(dailyByTenant.get(row.key) ?? []), row]);
-    const tenantIds = [...new Set([...startByTenant.keys(), ...dailyByTenant.keys()])].sort((a, b) =>
-      (slugOf.get(a) ?? a).localeCompare(slugOf.get(b) ?? b),
-    );
+    const tenantIds = [...new Set([...startByTenant.keys(), ...dailyByTenant.keys()])].sort((a, b) => (slugOf.get(a) ?? a).localeCompare(slugOf.get(b) ?? b));
 
     const rows: SeatUsageRow[] = [];
     const tenantTotals: SeatUsageReport['tenants'] = [];

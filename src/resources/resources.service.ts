@@ -17,15 +17,16 @@ export const createResourceSchema = z
   .strictObject({
     key: patternText(100, RESOURCE_KEY_PATTERN, 'key is 1-100 letters, digits, ., _ or -, starting with a letter or digit'),
     type: z.enum(['dashboard', 'question']),
-    metabaseId: z.union(
-      [
-        z.number().int().positive().safe(),
-        patternText(21, /^[1-9]\d{0,15}$|^[A-Za-z0-9_-]{21}$/, 'metabaseId is a positive integer or a 21-character entity id'),
-      ],
-      { error: 'metabaseId is a positive integer or a 21-character entity id' },
-    ).transform(String),
-    tenantParam: patternText(100, /^[A-Za-z0-9_.-]{1,100}$/, 'tenantParam is the slug of a Metabase parameter (letters, digits, _, ., -)')
-      .optional(),
+    metabaseId: z
+      .union(
+        [
+          z.number().int().positive().safe(),
+          patternText(21, /^[1-9]\d{0,15}$|^[A-Za-z0-9_-]{21}$/, 'metabaseId is a positive integer or a 21-character entity id'),
+        ],
+        { error: 'metabaseId is a positive integer or a 21-character entity id' },
+      )
+      .transform(String),
+    tenantParam: patternText(100, /^[A-Za-z0-9_.-]{1,100}$/, 'tenantParam is the slug of a Metabase parameter (letters, digits, _, ., -)').optional(),
     guest: z.boolean().default(true),
   })
   .superRefine((resource, ctx) => {
@@ -72,14 +73,16 @@ export class ResourcesService {
 
   async create(input: CreateResourceInput, actor: string): Promise<ResourceView> {
     try {
-      const resource = await this.cache.invalidating([input.key], () => this.transactions.run(async (tx) => {
-        const created = await this.resources.create(
-          { key: input.key, type: input.type, metabaseId: input.metabaseId, tenantParam: input.tenantParam ?? null, guest: input.guest },
-          tx,
-        );
-        await this.audit.record(tx, { type: 'resource.created', actor, data: { ...input } });
-        return created;
-      }));
+      const resource = await this.cache.invalidating([input.key], () =>
+        this.transactions.run(async (tx) => {
+          const created = await this.resources.create(
+            { key: input.key, type: input.type, metabaseId: input.metabaseId, tenantParam: input.tenantParam ?? null, guest: input.guest },
+            tx,
+          );
+          await this.audit.record(tx, { type: 'resource.created', actor, data: { ...input } });
+          return created;
+        }),
+      );
       return resourceView(resource);
     } catch (error) {
       if (isUniqueViolation(error)) throw new ApiError(409, 'resource_exists', `a resource with key '${input.key}' already exists`);

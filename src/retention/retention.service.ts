@@ -42,7 +42,10 @@ export class RetentionService implements OnApplicationBootstrap {
     const { intervalMinutes, days } = this.config.retention;
     if (intervalMinutes === 0) return;
     this.logger.log(`purging expired rows every ${intervalMinutes} minutes (finished outbox jobs after ${days} days)`);
-    this.scheduler.addInterval('retention-purge', setInterval(() => void this.runOnce(), intervalMinutes * 60_000));
+    this.scheduler.addInterval(
+      'retention-purge',
+      setInterval(() => void this.runOnce(), intervalMinutes * 60_000),
+    );
   }
 
   /** The scheduled purge: never throws; null when another instance is purging or it failed. */

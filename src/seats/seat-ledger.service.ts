@@ -142,7 +142,10 @@ export class SeatLedger {
       seatBudget: after.seatBudget,
     }));
     await this.seats.appendEvents(events, tx);
-    await this.outbox.enqueue(tx, deleted.map((seat) => ({ email: seat.email, seatId: seat.id, reason })));
+    await this.outbox.enqueue(
+      tx,
+      deleted.map((seat) => ({ email: seat.email, seatId: seat.id, reason })),
+    );
     return deleted;
   }
 

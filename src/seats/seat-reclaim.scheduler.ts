@@ -21,7 +21,10 @@ export class SeatReclaimScheduler implements OnApplicationBootstrap {
     const { intervalMinutes, idleDays } = this.config.reclaim;
     if (intervalMinutes === 0) return;
     this.logger.log(`reclaiming seats idle for ${idleDays} days every ${intervalMinutes} minutes`);
-    this.scheduler.addInterval('seat-reclaim', setInterval(() => void this.runOnce(), intervalMinutes * 60_000));
+    this.scheduler.addInterval(
+      'seat-reclaim',
+      setInterval(() => void this.runOnce(), intervalMinutes * 60_000),
+    );
   }
 
   /** Runs one reclamation if no other instance is running one; null when another held the lock. */

@@ -40,17 +40,22 @@ describe('boot', () => {
     expect(await ui.text()).toContain('swagger-ui');
     // Access lines are written after the response, through an asynchronous destination: wait for one.
     const accessLogged = () =>
-      service.output.filter((l) => l.startsWith('{')).some((l) => {
-        const line = JSON.parse(l);
-        return line.reqId && line.msg === 'request completed' && line.req?.url === '/docs';
-      });
+      service.output
+        .filter((l) => l.startsWith('{'))
+        .some((l) => {
+          const line = JSON.parse(l);
+          return line.reqId && line.msg === 'request completed' && line.req?.url === '/docs';
+        });
     for (let waited = 0; !accessLogged() && waited < 5_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     expect(accessLogged()).toBe(true);
     expect(await service.stop('SIGTERM')).toBe(0);
   });
 
   it('with DATABASE_URL unset, runs the demo on an embedded Postgres and its printed curl gets an embed', async () => {
-    const service = await startServiceProcess({ DATABASE_URL: undefined, METABASE_SITE_URL: undefined, METABASE_EMBEDDING_SECRET_KEY: undefined, METABASE_JWT_SHARED_SECRET: undefined }, 120_000);
+    const service = await startServiceProcess(
+      { DATABASE_URL: undefined, METABASE_SITE_URL: undefined, METABASE_EMBEDDING_SECRET_KEY: undefined, METABASE_JWT_SHARED_SECRET: undefined },
+      120_000,
+    );
     try {
       for (let i = 0; i < 100 && !service.output.some((l) => l.includes('curl -s')); i++) await new Promise((r) => setTimeout(r, 100));
       const curl = service.output.find((l) => l.includes('curl -s'))!.trim();

@@ -63,7 +63,10 @@ describe('POST /v1/embeds: guest embeds', () => {
 
 describe('POST /v1/embeds: SSO embeds', () => {
   it('gives a drill-tier user an SSO login with the tenant’s attributes and groups, and a new seat', async () => {
-    const answer = await app.post('/v1/embeds', embedBody('globex', 'g-1', { user: { id: 'g-1', email: 'Gina@Globex.Example', firstName: 'Gina', role: 'analyst' } }));
+    const answer = await app.post(
+      '/v1/embeds',
+      embedBody('globex', 'g-1', { user: { id: 'g-1', email: 'Gina@Globex.Example', firstName: 'Gina', role: 'analyst' } }),
+    );
     expect(answer.status).toBe(201);
     expect(answer.body.mode).toBe('sso');
     expect(answer.body.decision.rule).toBe('external-drill-tier');
@@ -203,7 +206,14 @@ describe('POST /v1/embeds/explain', () => {
 describe('GET /metrics', () => {
   it('counts embeds by mode and rule, denials by rule, seats and the budget, latency and the pool', async () => {
     const text = (await service.anonymous.get('/metrics')).body as string;
-    const value = (line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').pop());
+    const value = (line: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(line))
+          ?.split(' ')
+          .pop(),
+      );
     expect(value('embedgate_embeds_issued_total{mode="guest",rule="external-view-tier"}')).toBeGreaterThan(0);
     expect(value('embedgate_embeds_issued_total{mode="sso",rule="external-drill-tier"}')).toBeGreaterThan(0);
     expect(value('embedgate_embeds_denied_total{rule="guest-customer-id-required"}')).toBeGreaterThan(0);

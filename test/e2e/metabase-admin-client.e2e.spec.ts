@@ -161,9 +161,15 @@ describe('check, sync and sandboxes over HTTP', () => {
     const sandbox = metabase.admin.sandboxes.find((x) => x.table_id === orders.id)!;
     // An operator "re-saves" ORDERS as blocked then sandboxed, without a sandbox in the body.
     const entry = graph.groups[String(customers.id)][String(warehouse.id)];
-    await client.updatePermissionsGraph({ revision: graph.revision, groups: { [customers.id]: { [warehouse.id]: { ...entry, 'view-data': { PUBLIC: { [orders.id]: 'blocked' } } } } } });
+    await client.updatePermissionsGraph({
+      revision: graph.revision,
+      groups: { [customers.id]: { [warehouse.id]: { ...entry, 'view-data': { PUBLIC: { [orders.id]: 'blocked' } } } } },
+    });
     const next = await client.permissionsGraph();
-    await client.updatePermissionsGraph({ revision: next.revision, groups: { [customers.id]: { [warehouse.id]: { 'view-data': { PUBLIC: { [orders.id]: 'sandboxed' } } } } } });
+    await client.updatePermissionsGraph({
+      revision: next.revision,
+      groups: { [customers.id]: { [warehouse.id]: { 'view-data': { PUBLIC: { [orders.id]: 'sandboxed' } } } } },
+    });
     expect(metabase.admin.sandboxes.some((x) => x.id === sandbox.id)).toBe(false);
     const findings = await problems();
     expect(findings.map((f) => [f.code, f.object])).toEqual([

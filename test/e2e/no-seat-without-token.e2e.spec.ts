@@ -66,7 +66,8 @@ describe('an SSO embed that fails after the policy chose SSO', () => {
 
   it('two different user ids never share a seat: ids are stored exactly as sent', async () => {
     const ids = ['Ａdam', 'Adam', 'adam', 'Adam ', 'e\u0301', '\u00e9'];
-    for (const id of ids) expect((await app.post('/v1/embeds', embedBody('globex', id, { user: { id, email: `x${ids.indexOf(id)}@globex.example` } }))).status).toBe(201);
+    for (const id of ids)
+      expect((await app.post('/v1/embeds', embedBody('globex', id, { user: { id, email: `x${ids.indexOf(id)}@globex.example` } }))).status).toBe(201);
     const stored = (await service.db.query<{ user_id: string }>('SELECT user_id FROM seats')).map((row) => row.user_id);
     for (const id of ids) expect(stored).toContain(id);
     expect(new Set(stored).size).toBe(stored.length);

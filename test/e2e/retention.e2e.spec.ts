@@ -108,11 +108,7 @@ describe('the retention purge', () => {
     expect(await column(`SELECT id AS v FROM saml_requests`)).toEqual(['saml-now']);
     expect(await column(`SELECT id AS v FROM saml_consumed`)).toEqual(['assertion:saml-now']);
     expect(await column(`SELECT sid AS v FROM console_sessions`)).toEqual(['session-live']);
-    expect(await column(`SELECT email AS v FROM metabase_outbox`)).toEqual([
-      'done-1d@example.com',
-      'failed-30d@example.com',
-      'pending-30d@example.com',
-    ]);
+    expect(await column(`SELECT email AS v FROM metabase_outbox`)).toEqual(['done-1d@example.com', 'failed-30d@example.com', 'pending-30d@example.com']);
     expect(await records()).toEqual(before);
     expect(await service.db.query(`SELECT 1 FROM seats`)).toHaveLength(2);
   });

@@ -104,9 +104,7 @@ describe('the seat ledger with two service processes on one Postgres', () => {
   beforeAll(async () => {
     service = await startService({ SEAT_BUDGET: '10' });
     // Started together: both apply pending migrations at boot, one after the other (advisory lock).
-    instances.push(
-      ...(await Promise.all([0, 1].map(() => startServiceProcess({ DATABASE_URL: service.db.url, SEAT_BUDGET: '10', DATABASE_POOL_SIZE: '8' })))),
-    );
+    instances.push(...(await Promise.all([0, 1].map(() => startServiceProcess({ DATABASE_URL: service.db.url, SEAT_BUDGET: '10', DATABASE_POOL_SIZE: '8' })))));
   });
   afterAll(async () => {
     await Promise.all(instances.map((i) => i.stop()));

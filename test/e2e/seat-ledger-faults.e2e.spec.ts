@@ -87,7 +87,13 @@ describe('several service processes, mixed concurrent work on one Postgres', () 
       }
     };
     const budgets = async () => {
-      for (const body of [{ seatBudget: 20, force: true }, { seatBudget: 35 }, { seatBudget: 10, force: true }, { seatBudget: 40 }, { seatBudget: 25, force: true }]) {
+      for (const body of [
+        { seatBudget: 20, force: true },
+        { seatBudget: 35 },
+        { seatBudget: 10, force: true },
+        { seatBudget: 40 },
+        { seatBudget: 25, force: true },
+      ]) {
         answers.push(await pick(adminClients).put('/v1/license', body));
         await new Promise((r) => setTimeout(r, 60));
       }
@@ -97,7 +103,11 @@ describe('several service processes, mixed concurrent work on one Postgres', () 
 
     const statuses = answers.reduce<Record<number, number>>((acc, a) => ({ ...acc, [a.status]: (acc[a.status] ?? 0) + 1 }), {});
     expect(answers.filter((a) => a.status >= 500)).toEqual([]);
-    expect(Object.keys(statuses).map(Number).every((s) => [200, 201, 404, 409].includes(s))).toBe(true);
+    expect(
+      Object.keys(statuses)
+        .map(Number)
+        .every((s) => [200, 201, 404, 409].includes(s)),
+    ).toBe(true);
     const sso = answers.filter((a) => a.body?.mode === 'sso').length;
     expect(sso).toBeGreaterThan(0);
     const ledger = await checkLedger(service);
@@ -148,7 +158,11 @@ describe('Postgres connections killed during a burst', () => {
     await locker.end();
     const burst = await burstAnswers;
     const statuses = burst.reduce<Record<number, number>>((acc, a) => ({ ...acc, [a.status]: (acc[a.status] ?? 0) + 1 }), {});
-    expect(Object.keys(statuses).map(Number).every((s) => s === 201 || s === 503)).toBe(true);
+    expect(
+      Object.keys(statuses)
+        .map(Number)
+        .every((s) => s === 201 || s === 503),
+    ).toBe(true);
     expect(statuses[503]).toBeGreaterThan(0);
     for (const failed of burst.filter((a) => a.status === 503)) {
       expect(failed.body.error.code).toBe('database_unavailable');

@@ -6,9 +6,7 @@ let finance: Api;
 
 /** Writes seat history at given times, as the ledger would have (the table is append-only). */
 async function history(events: [string, string, 'allocated' | 'released', number, number][]) {
-  const tenants = Object.fromEntries(
-    (await service.db.query<{ id: string; slug: string }>('SELECT id, slug FROM tenants')).map((t) => [t.slug, t.id]),
-  );
+  const tenants = Object.fromEntries((await service.db.query<{ id: string; slug: string }>('SELECT id, slug FROM tenants')).map((t) => [t.slug, t.id]));
   for (const [at, tenant, kind, tenantHeldAfter, seatsHeldAfter] of events) {
     await service.db.query(
       `INSERT INTO seat_events (seat_id, tenant_id, user_id, kind, reason, actor, seats_held_after, tenant_held_after, seat_budget, at)

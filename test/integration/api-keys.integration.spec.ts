@@ -22,8 +22,7 @@ afterAll(async () => {
 
 const idOf = (apiKey: string) => apiKey.split('_')[1];
 type AuditRow = { type: string; actor: string; data: Record<string, unknown> };
-const auditOfKey = (id: string) =>
-  ctx.db.query<AuditRow>("SELECT type, actor, data FROM audit_events WHERE data->>'id' = $1 ORDER BY id", [id]);
+const auditOfKey = (id: string) => ctx.db.query<AuditRow>("SELECT type, actor, data FROM audit_events WHERE data->>'id' = $1 ORDER BY id", [id]);
 
 async function expectApiError(promise: Promise<unknown>, status: number, code: string): Promise<void> {
   const error = await promise.then(

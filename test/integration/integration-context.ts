@@ -24,10 +24,7 @@ class IntegrationModule {}
  * Starts a Nest standalone context with the given feature modules (and the infrastructure they
  * expect: config, database, scheduler) over a fresh copy of the migrated database.
  */
-export async function createIntegrationContext(
-  modules: (Type | DynamicModule)[],
-  env: Record<string, string> = {},
-): Promise<IntegrationContext> {
+export async function createIntegrationContext(modules: (Type | DynamicModule)[], env: Record<string, string> = {}): Promise<IntegrationContext> {
   const db = await createTestDatabase();
   const config = loadConfig({
     DATABASE_URL: db.url,

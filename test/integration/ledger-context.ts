@@ -15,7 +15,10 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 @Module({})
 class ServicesUnderTest {
   static forRoot(config: Config): DynamicModule {
-    return { module: ServicesUnderTest, imports: [ConfigModule.forRoot(config), DatabaseModule, ScheduleModule.forRoot(), SeatsModule, LicenseModule, ReportsModule] };
+    return {
+      module: ServicesUnderTest,
+      imports: [ConfigModule.forRoot(config), DatabaseModule, ScheduleModule.forRoot(), SeatsModule, LicenseModule, ReportsModule],
+    };
   }
 }
 

@@ -27,14 +27,22 @@ describe('the license at boot', () => {
   it('is created at the first boot with SEAT_BUDGET, which starts the budget history; later boots leave both as they are', async () => {
     const db = await createTestDatabase();
     try {
-      await withLicense({ SEAT_BUDGET: '25' }, async (context, license) => {
-        expect(await license.get()).toMatchObject({ seatBudget: 25, seatsHeld: 0, seatsAvailable: 25 });
-        expect(await history(context)).toEqual([{ seat_budget: 25, previous_budget: null, actor: 'SEAT_BUDGET' }]);
-      }, db);
-      await withLicense({ SEAT_BUDGET: '99' }, async (context, license) => {
-        expect((await license.get()).seatBudget).toBe(25);
-        expect(await history(context)).toHaveLength(1);
-      }, db);
+      await withLicense(
+        { SEAT_BUDGET: '25' },
+        async (context, license) => {
+          expect(await license.get()).toMatchObject({ seatBudget: 25, seatsHeld: 0, seatsAvailable: 25 });
+          expect(await history(context)).toEqual([{ seat_budget: 25, previous_budget: null, actor: 'SEAT_BUDGET' }]);
+        },
+        db,
+      );
+      await withLicense(
+        { SEAT_BUDGET: '99' },
+        async (context, license) => {
+          expect((await license.get()).seatBudget).toBe(25);
+          expect(await history(context)).toHaveLength(1);
+        },
+        db,
+      );
     } finally {
       await db.drop();
     }
@@ -123,15 +131,19 @@ describe('the migration that adds the budget history', () => {
         { seat_budget: 30, previous_budget: 20, actor: 'key:two', changed_at: new Date('2026-03-05T10:00:00Z') },
       ]);
       // The report over the backfilled history: what it computed from the audit log before.
-      await withLicense({ SEAT_BUDGET: '99' }, async (context) => {
-        expect(await budgetsOf(context, '2026-02-18', '2026-03-06')).toEqual([
-          ...Array(13).fill(10), // 18 Feb to 2 March
-          20,
-          20,
-          30,
-          30,
-        ]);
-      }, db);
+      await withLicense(
+        { SEAT_BUDGET: '99' },
+        async (context) => {
+          expect(await budgetsOf(context, '2026-02-18', '2026-03-06')).toEqual([
+            ...Array(13).fill(10), // 18 Feb to 2 March
+            20,
+            20,
+            30,
+            30,
+          ]);
+        },
+        db,
+      );
     } finally {
       await db.drop();
     }

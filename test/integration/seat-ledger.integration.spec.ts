@@ -169,7 +169,7 @@ describe('SeatLedger.reclaim', () => {
 });
 
 describe('SeatLedger.list', () => {
-  it("pages through the seats, oldest first, of one tenant when asked; an unknown tenant is a 404", () =>
+  it('pages through the seats, oldest first, of one tenant when asked; an unknown tenant is a 404', () =>
     withLedger({}, async (context, ledger) => {
       const [acme, globex] = [await context.tenant(), await context.tenant()];
       for (const id of ['a1', 'a2', 'a3']) await ledger.acquire(acme, user(id, acme), 'app:test', { bindEmail: true });

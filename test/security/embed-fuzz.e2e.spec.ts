@@ -35,7 +35,11 @@ const slug = fc.oneof(
   fc.string({ maxLength: 70 }),
 );
 const scalar = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.boolean(), fc.constant(null), fc.double());
-const junk = fc.dictionary(fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('params', 'customerId', 'groups', 'attributes', '__proto__', 'constructor')), fc.oneof(scalar, fc.array(scalar, { maxLength: 3 })), { maxKeys: 2 });
+const junk = fc.dictionary(
+  fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('params', 'customerId', 'groups', 'attributes', '__proto__', 'constructor')),
+  fc.oneof(scalar, fc.array(scalar, { maxLength: 3 })),
+  { maxKeys: 2 },
+);
 const user = fc.oneof(
   fc.record(
     {
@@ -64,7 +68,10 @@ const plausible = fc.record(
       { requiredKeys: ['id', 'email'] },
     ),
     resource: fc.constantFrom('sales-overview', 'raw-orders'),
-    options: fc.record({ theme: fc.constantFrom('night', 'transparent', null), bordered: fc.boolean(), launch: fc.constantFrom('link', 'direct') }, { requiredKeys: [] }),
+    options: fc.record(
+      { theme: fc.constantFrom('night', 'transparent', null), bordered: fc.boolean(), launch: fc.constantFrom('link', 'direct') },
+      { requiredKeys: [] },
+    ),
   },
   { requiredKeys: ['tenant', 'user', 'resource'] },
 );
@@ -76,7 +83,10 @@ const body = fc.oneof(
       user,
       resource: fc.oneof(fc.constantFrom('sales-overview', 'raw-orders', 'nope', ''), fc.string({ maxLength: 20 })),
       options: fc.oneof(
-        fc.record({ theme: fc.constantFrom('night', 'transparent', null, 'dark'), bordered: fc.boolean(), launch: fc.constantFrom('link', 'direct', 'x') }, { requiredKeys: [] }),
+        fc.record(
+          { theme: fc.constantFrom('night', 'transparent', null, 'dark'), bordered: fc.boolean(), launch: fc.constantFrom('link', 'direct', 'x') },
+          { requiredKeys: [] },
+        ),
         junk,
       ),
       params: junk,

@@ -35,12 +35,13 @@ function raw(request: string | Buffer): Promise<RawAnswer> {
       const text = Buffer.concat(chunks).toString('utf8');
       const [head, ...rest] = text.split('\r\n\r\n');
       const [statusLine, ...headerLines] = head.split('\r\n');
-      const headers = Object.fromEntries(
-        headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
-      );
+      const headers = Object.fromEntries(headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
       let body = rest.join('\r\n\r\n');
       if (headers['transfer-encoding'] === 'chunked') {
-        body = body.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '').replace(/\r\n0\r\n$/, '');
+        body = body
+          .replace(/^[0-9a-f]+\r\n/i, '')
+          .replace(/\r\n0\r\n\r\n$/, '')
+          .replace(/\r\n0\r\n$/, '');
       }
       resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
     };

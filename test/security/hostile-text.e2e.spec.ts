@@ -78,7 +78,8 @@ function stringPlaces(schema: Schema, path: (string | number)[] = []): { path: (
   const places: { path: (string | number)[]; key?: boolean }[] = [];
   if (accepts(schema, 'string') && path.length) places.push({ path });
   for (const variant of variants(schema)) {
-    for (const place of stringPlaces(variant, path)) if (!places.some((p) => p.path.join('.') === place.path.join('.') && p.key === place.key)) places.push(place);
+    for (const place of stringPlaces(variant, path))
+      if (!places.some((p) => p.path.join('.') === place.path.join('.') && p.key === place.key)) places.push(place);
   }
   for (const [name, property] of Object.entries(schema.properties ?? {})) places.push(...stringPlaces(property, [...path, name]));
   if (schema.items) places.push(...stringPlaces(schema.items, [...path, 0]));

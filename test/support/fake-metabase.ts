@@ -307,7 +307,14 @@ export class FakeMetabaseAdmin {
   }
 
   addGroup(name: string, options: Partial<FakeGroup> = {}): FakeGroup {
-    const group: FakeGroup = { id: this.id(), name, entity_id: `group${String(this.nextId).padStart(16, '0')}`, magic_group_type: null, is_tenant_group: false, ...options };
+    const group: FakeGroup = {
+      id: this.id(),
+      name,
+      entity_id: `group${String(this.nextId).padStart(16, '0')}`,
+      magic_group_type: null,
+      is_tenant_group: false,
+      ...options,
+    };
     this.groups.push(group);
     return group;
   }
@@ -401,7 +408,13 @@ export class FakeMetabaseAdmin {
       const byDb: Record<string, FakeDbPermissions> = {};
       for (const database of this.databases) {
         if (group.id === admin.id) {
-          byDb[database.id] = { 'view-data': 'unrestricted', 'create-queries': 'query-builder-and-native', download: { schemas: 'full' }, 'data-model': { schemas: 'all' }, details: 'yes' };
+          byDb[database.id] = {
+            'view-data': 'unrestricted',
+            'create-queries': 'query-builder-and-native',
+            download: { schemas: 'full' },
+            'data-model': { schemas: 'all' },
+            details: 'yes',
+          };
           continue;
         }
         const entry: FakeDbPermissions = structuredClone(this.permissions.get(group.id)?.get(database.id) ?? {});
@@ -449,7 +462,10 @@ export class FakeMetabaseAdmin {
 
     // src/metabase/session/api.clj: every readable setting, env-set values included; version, token features.
     if (route === 'GET /api/session/properties') {
-      const properties: Record<string, unknown> = { version: { tag: this.version, hash: 'fake', branch: 'fake', date: '2026-01-01' }, 'token-features': this.tokenFeatures };
+      const properties: Record<string, unknown> = {
+        version: { tag: this.version, hash: 'fake', branch: 'fake', date: '2026-01-01' },
+        'token-features': this.tokenFeatures,
+      };
       for (const key of [...Object.keys(SETTING_DEFAULTS), 'jwt-configured']) properties[key] = this.value(key);
       return { status: 200, body: properties };
     }
@@ -492,7 +508,8 @@ export class FakeMetabaseAdmin {
     if (route === 'GET /api/permissions/group') return { status: 200, body: this.visibleGroups() };
     if (route === 'POST /api/permissions/group') {
       const name = String(b.name ?? '');
-      if (this.groups.some((g) => g.name.toLowerCase() === name.toLowerCase())) return { status: 400, body: { errors: { name: 'A group with that name already exists.' } } };
+      if (this.groups.some((g) => g.name.toLowerCase() === name.toLowerCase()))
+        return { status: 400, body: { errors: { name: 'A group with that name already exists.' } } };
       if (b.is_tenant_group === true && !this.tokenFeatures.tenants) return paidFeature('Tenants');
       const group = this.addGroup(name, { is_tenant_group: b.is_tenant_group === true });
       // A new regular group copies All Users' data permissions; a tenant group starts least-permissive.
@@ -501,7 +518,10 @@ export class FakeMetabaseAdmin {
         const copy = structuredClone(this.permissions.get(allUsers.id) ?? new Map());
         this.permissions.set(group.id, copy);
       }
-      return { status: 200, body: { id: group.id, name: group.name, entity_id: group.entity_id, magic_group_type: null, is_tenant_group: group.is_tenant_group } };
+      return {
+        status: 200,
+        body: { id: group.id, name: group.name, entity_id: group.entity_id, magic_group_type: null, is_tenant_group: group.is_tenant_group },
+      };
     }
     if (route === 'GET /api/permissions/graph') return { status: 200, body: this.graph() };
     if (route === 'PUT /api/permissions/graph') return this.putGraph(b);
@@ -513,12 +533,19 @@ export class FakeMetabaseAdmin {
         const groupId = url.searchParams.get('group_id');
         const tableId = url.searchParams.get('table_id');
         // The filter applies only with both parameters, and then answers one row or null.
-        if (groupId && tableId) return { status: 200, body: this.sandboxes.find((s) => s.group_id === Number(groupId) && s.table_id === Number(tableId)) ?? null };
+        if (groupId && tableId)
+          return { status: 200, body: this.sandboxes.find((s) => s.group_id === Number(groupId) && s.table_id === Number(tableId)) ?? null };
         return { status: 200, body: [...this.sandboxes].sort((x, y) => x.id - y.id) };
       }
       if (route === 'POST /api/mt/gtap') {
         // Trap 3: no view-data change here (only the group's native access drops).
-        const row = { id: this.id(), group_id: Number(b.group_id), table_id: Number(b.table_id), card_id: (b.card_id as number) ?? null, attribute_remappings: (b.attribute_remappings as Record<string, unknown>) ?? null };
+        const row = {
+          id: this.id(),
+          group_id: Number(b.group_id),
+          table_id: Number(b.table_id),
+          card_id: (b.card_id as number) ?? null,
+          attribute_remappings: (b.attribute_remappings as Record<string, unknown>) ?? null,
+        };
         this.sandboxes.push(row);
         return { status: 200, body: row };
       }
@@ -559,8 +586,17 @@ export class FakeMetabaseAdmin {
       if (method === 'POST') {
         const slug = String(b.slug ?? '');
         if (!/^[-_a-z0-9]{1,255}$/.test(slug)) return { status: 400, body: { message: 'Invalid Tenant', errors: { slug: 'invalid slug' } } };
-        if (this.tenants.some((t) => t.slug === slug || t.name === b.name)) return { status: 400, body: { message: 'This tenant name or slug is already taken.' } };
-        const tenant: FakeTenant = { id: this.id(), name: String(b.name), slug, is_active: true, member_count: 0, attributes: (b.attributes as Record<string, string>) ?? {}, tenant_collection_id: this.id() };
+        if (this.tenants.some((t) => t.slug === slug || t.name === b.name))
+          return { status: 400, body: { message: 'This tenant name or slug is already taken.' } };
+        const tenant: FakeTenant = {
+          id: this.id(),
+          name: String(b.name),
+          slug,
+          is_active: true,
+          member_count: 0,
+          attributes: (b.attributes as Record<string, string>) ?? {},
+          tenant_collection_id: this.id(),
+        };
         this.tenants.push(tenant);
         return { status: 200, body: tenant };
       }
@@ -599,7 +635,13 @@ export class FakeMetabaseAdmin {
     }
     for (const sandbox of (b.sandboxes ?? []) as FakeSandbox[]) {
       if (!this.sandboxes.some((s) => s.group_id === sandbox.group_id && s.table_id === sandbox.table_id)) {
-        this.sandboxes.push({ id: this.id(), group_id: sandbox.group_id, table_id: sandbox.table_id, card_id: sandbox.card_id ?? null, attribute_remappings: sandbox.attribute_remappings ?? null });
+        this.sandboxes.push({
+          id: this.id(),
+          group_id: sandbox.group_id,
+          table_id: sandbox.table_id,
+          card_id: sandbox.card_id ?? null,
+          attribute_remappings: sandbox.attribute_remappings ?? null,
+        });
       }
     }
     this.revision++;
@@ -619,7 +661,8 @@ function omit(nested: Nested | undefined, least: string): Nested | undefined {
     }
     const tables = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== least));
     const values = new Set(Object.values(value));
-    if (values.size === 1 && !values.has(least) && !values.has('sandboxed') && Object.keys(tables).length === Object.keys(value).length) out[schema] = [...values][0];
+    if (values.size === 1 && !values.has(least) && !values.has('sandboxed') && Object.keys(tables).length === Object.keys(value).length)
+      out[schema] = [...values][0];
     else if (Object.keys(tables).length > 0) out[schema] = tables;
   }
   return Object.keys(out).length > 0 ? out : undefined;
@@ -629,7 +672,8 @@ function replaceValue(nested: Nested | undefined, from: string, to: string): Nes
   if (nested === undefined || typeof nested === 'string') return nested === from ? to : nested;
   const out: Record<string, string | Record<string, string>> = {};
   for (const [schema, value] of Object.entries(nested)) {
-    out[schema] = typeof value === 'string' ? (value === from ? to : value) : Object.fromEntries(Object.entries(value).map(([t, v]) => [t, v === from ? to : v]));
+    out[schema] =
+      typeof value === 'string' ? (value === from ? to : value) : Object.fromEntries(Object.entries(value).map(([t, v]) => [t, v === from ? to : v]));
   }
   return out;
 }
@@ -694,8 +738,24 @@ export function cleanSnapshotFixture(fingerprint: (secret: string) => string | n
         id: 1,
         name: 'Warehouse',
         tables: [
-          { id: 101, name: 'ORDERS', schema: 'PUBLIC', fields: [{ id: 1001, name: 'customer_id' }, { id: 1002, name: 'total' }] },
-          { id: 102, name: 'INVOICES', schema: 'PUBLIC', fields: [{ id: 1011, name: 'customer_id' }, { id: 1012, name: 'amount' }] },
+          {
+            id: 101,
+            name: 'ORDERS',
+            schema: 'PUBLIC',
+            fields: [
+              { id: 1001, name: 'customer_id' },
+              { id: 1002, name: 'total' },
+            ],
+          },
+          {
+            id: 102,
+            name: 'INVOICES',
+            schema: 'PUBLIC',
+            fields: [
+              { id: 1011, name: 'customer_id' },
+              { id: 1012, name: 'amount' },
+            ],
+          },
         ] as { id: number; name: string; schema: string | null; fields: { id: number; name: string }[] }[],
       },
     ],

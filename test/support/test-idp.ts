@@ -58,7 +58,11 @@ export class TestIdp {
   ) {}
 
   static async create(entityId = 'https://idp.test.example/metadata'): Promise<TestIdp> {
-    const pems = await selfsigned.generate([{ name: 'commonName', value: 'test-idp' }], { keySize: 2048, algorithm: 'sha256', notAfterDate: new Date(Date.now() + 2 * 86_400_000) });
+    const pems = await selfsigned.generate([{ name: 'commonName', value: 'test-idp' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      notAfterDate: new Date(Date.now() + 2 * 86_400_000),
+    });
     return new TestIdp(entityId, pems.cert, pems.private);
   }
 
@@ -87,9 +91,7 @@ export class TestIdp {
     const now = new Date();
     const until = new Date(now.getTime() + (options.validForSeconds ?? 300) * 1000);
     const groups = options.groups ?? ['bi-admins'];
-    const attributes = groups
-      .map((group) => `<saml:AttributeValue xsi:type="xs:string">${group}</saml:AttributeValue>`)
-      .join('');
+    const attributes = groups.map((group) => `<saml:AttributeValue xsi:type="xs:string">${group}</saml:AttributeValue>`).join('');
     const attributeStatement = `<saml:AttributeStatement><saml:Attribute Name="groups" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic">${attributes}</saml:Attribute><saml:Attribute Name="email" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic"><saml:AttributeValue xsi:type="xs:string">${options.nameId ?? 'ada@corp.example'}</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>`;
     const authnStatement = `<saml:AuthnStatement AuthnInstant="${now.toISOString()}" SessionIndex="_${randomUUID()}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
     const id = `_${randomUUID()}`;
@@ -154,11 +156,13 @@ export class TestIdp {
     const target = sp();
     const samlResponse = await this.response(target, { inResponseTo: id, nameId: this.loginAs.nameId, groups: this.loginAs.groups });
     const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-    res.writeHead(200, { 'content-type': 'text/html' }).end(
-      `<!doctype html><html><body onload="document.forms[0].submit()"><form method="post" action="${esc(target.acsUrl)}">` +
-        `<input type="hidden" name="SAMLResponse" value="${esc(samlResponse)}"><input type="hidden" name="RelayState" value="${esc(relayState ?? '')}">` +
-        `<noscript><button>Continue</button></noscript></form></body></html>`,
-    );
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end(
+        `<!doctype html><html><body onload="document.forms[0].submit()"><form method="post" action="${esc(target.acsUrl)}">` +
+          `<input type="hidden" name="SAMLResponse" value="${esc(samlResponse)}"><input type="hidden" name="RelayState" value="${esc(relayState ?? '')}">` +
+          `<noscript><button>Continue</button></noscript></form></body></html>`,
+      );
   }
 
   async stop(): Promise<void> {

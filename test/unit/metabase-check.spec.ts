@@ -6,7 +6,8 @@ import { fingerprintSecret, type MetabaseSnapshot } from '../../src/metabase/adm
 import { cleanSnapshotFixture, FIXTURE_EXPECTATION_INPUTS, FIXTURE_SECRETS } from '../support/fake-metabase.js';
 
 const clean = (): MetabaseSnapshot => cleanSnapshotFixture(fingerprintSecret) as MetabaseSnapshot;
-const expectations = (change: Partial<typeof FIXTURE_EXPECTATION_INPUTS> = {}): MetabaseExpectations => buildExpectations({ ...FIXTURE_EXPECTATION_INPUTS, ...change });
+const expectations = (change: Partial<typeof FIXTURE_EXPECTATION_INPUTS> = {}): MetabaseExpectations =>
+  buildExpectations({ ...FIXTURE_EXPECTATION_INPUTS, ...change });
 
 const codes = (snapshot: MetabaseSnapshot, e = expectations()) => checkMetabase(snapshot, e).map((f) => f.code);
 const problems = (snapshot: MetabaseSnapshot, e = expectations()) => checkMetabase(snapshot, e).filter((f) => f.severity !== 'info');
@@ -53,9 +54,17 @@ describe('checkMetabase: reachability and instance', () => {
   it('flags each token feature the tenants need and the license lacks', () => {
     const s = clean();
     s.tokenFeatures = { sso_jwt: true, sandboxes: false };
-    expect(checkMetabase(s, expectations()).filter((f) => f.code === 'feature_missing').map((f) => f.object)).toEqual(['token feature sandboxes']);
+    expect(
+      checkMetabase(s, expectations())
+        .filter((f) => f.code === 'feature_missing')
+        .map((f) => f.object),
+    ).toEqual(['token feature sandboxes']);
     const tenants = expectations({ metabaseTenants: true });
-    expect(checkMetabase(s, tenants).filter((f) => f.code === 'feature_missing').map((f) => f.object)).toEqual(['token feature sandboxes', 'token feature tenants']);
+    expect(
+      checkMetabase(s, tenants)
+        .filter((f) => f.code === 'feature_missing')
+        .map((f) => f.object),
+    ).toEqual(['token feature sandboxes', 'token feature tenants']);
   });
 
   it('asks only for sso_jwt when no external tenant drills, and for nothing without drill tenants', () => {
@@ -73,9 +82,17 @@ describe('checkMetabase: reachability and instance', () => {
 describe('checkMetabase: secrets', () => {
   it('flags a wrong embedding secret and a wrong JWT secret, without printing either', () => {
     const s = clean();
-    s.secrets = { embeddingSecretKey: { fingerprint: fingerprintSecret('f'.repeat(64))! }, jwtSharedSecret: { fingerprint: fingerprintSecret('another-jwt-secret-0123456789-abcdef')! } };
+    s.secrets = {
+      embeddingSecretKey: { fingerprint: fingerprintSecret('f'.repeat(64))! },
+      jwtSharedSecret: { fingerprint: fingerprintSecret('another-jwt-secret-0123456789-abcdef')! },
+    };
     const findings = checkMetabase(s, expectations());
-    expect(findings.filter((f) => f.severity === 'blocking').map((f) => f.code).sort()).toEqual(['embedding_secret_mismatch', 'jwt_secret_mismatch']);
+    expect(
+      findings
+        .filter((f) => f.severity === 'blocking')
+        .map((f) => f.code)
+        .sort(),
+    ).toEqual(['embedding_secret_mismatch', 'jwt_secret_mismatch']);
     const printed = JSON.stringify(findings) + JSON.stringify(s);
     for (const secret of [FIXTURE_SECRETS.embeddingSecretKey, FIXTURE_SECRETS.jwtSharedSecret, 'f'.repeat(64)]) expect(printed).not.toContain(secret);
   });
@@ -177,7 +194,11 @@ describe('checkMetabase: groups', () => {
     const s = clean();
     s.groups = s.groups!.filter((g) => g.name !== 'Analysts');
     s.settings['jwt-group-mappings'] = { Customers: [10], 'Internal analysts': [12] };
-    expect(problems(s).filter((f) => f.code === 'group_missing').map((f) => f.object)).toEqual(["group 'Analysts'"]);
+    expect(
+      problems(s)
+        .filter((f) => f.code === 'group_missing')
+        .map((f) => f.object),
+    ).toEqual(["group 'Analysts'"]);
   });
 
   it('flags a group mapped to Administrators', () => {
@@ -199,7 +220,12 @@ describe('checkMetabase: groups', () => {
   it('flags a group unmapped while mappings are in use, or mapped to another group', () => {
     const s = clean();
     s.settings['jwt-group-mappings'] = { Customers: [11], 'Internal analysts': [12] };
-    expect(problems(s).filter((f) => f.code === 'group_mapping_mismatch').map((f) => f.object).sort()).toEqual(["group 'Analysts'", "group 'Customers'"]);
+    expect(
+      problems(s)
+        .filter((f) => f.code === 'group_mapping_mismatch')
+        .map((f) => f.object)
+        .sort(),
+    ).toEqual(["group 'Analysts'", "group 'Customers'"]);
   });
 
   it('with Metabase tenants, flags an external group that is not a tenant group', () => {
@@ -338,20 +364,51 @@ describe('isolation proof', () => {
     s.settings['jwt-group-mappings'] = { Customers: [10] };
     expect(groupsReached(s, { kind: 'external', groups: ['Customers', 'Analysts'] }, false)).toMatchObject({ unreached: ['Analysts'] });
     s.settings['jwt-group-mappings'] = {};
-    expect(groupsReached(s, { kind: 'external', groups: ['customers', 'Analysts'] }, false).groups.map((g) => g.id).sort()).toEqual([1, 10, 11]);
+    expect(
+      groupsReached(s, { kind: 'external', groups: ['customers', 'Analysts'] }, false)
+        .groups.map((g) => g.id)
+        .sort(),
+    ).toEqual([1, 10, 11]);
   });
 });
 
 describe('finding codes', () => {
   it('the listed codes each have a failing fixture above', () => {
     const covered: FindingCode[] = [
-      'metabase_unreachable', 'api_key_refused', 'version_unsupported', 'feature_missing', 'snapshot_incomplete',
-      'embedding_secret_mismatch', 'jwt_secret_mismatch', 'guest_embedding_off', 'resource_missing', 'resource_archived',
-      'resource_embedding_off', 'tenant_param_missing', 'tenant_param_not_locked', 'jwt_disabled', 'jwt_attribute_renamed',
-      'jwt_group_sync_off', 'group_missing', 'group_maps_to_admin', 'group_mapping_mismatch', 'group_tenancy_mismatch',
-      'tenants_disabled', 'metabase_tenant_missing', 'metabase_tenant_inactive', 'table_unrestricted', 'table_impersonated',
-      'sandbox_missing', 'sandbox_cancelled', 'sandbox_wrong_attribute', 'sandbox_wrong_field', 'sandbox_needs_review',
-      'sandbox_conflict', 'native_query_allowed', 'permissions_graph_legacy', 'jwt_provisioning_reactivates',
+      'metabase_unreachable',
+      'api_key_refused',
+      'version_unsupported',
+      'feature_missing',
+      'snapshot_incomplete',
+      'embedding_secret_mismatch',
+      'jwt_secret_mismatch',
+      'guest_embedding_off',
+      'resource_missing',
+      'resource_archived',
+      'resource_embedding_off',
+      'tenant_param_missing',
+      'tenant_param_not_locked',
+      'jwt_disabled',
+      'jwt_attribute_renamed',
+      'jwt_group_sync_off',
+      'group_missing',
+      'group_maps_to_admin',
+      'group_mapping_mismatch',
+      'group_tenancy_mismatch',
+      'tenants_disabled',
+      'metabase_tenant_missing',
+      'metabase_tenant_inactive',
+      'table_unrestricted',
+      'table_impersonated',
+      'sandbox_missing',
+      'sandbox_cancelled',
+      'sandbox_wrong_attribute',
+      'sandbox_wrong_field',
+      'sandbox_needs_review',
+      'sandbox_conflict',
+      'native_query_allowed',
+      'permissions_graph_legacy',
+      'jwt_provisioning_reactivates',
     ];
     expect([...covered].sort()).toEqual(Object.keys(FINDING_CODES).sort());
   });

@@ -4,7 +4,8 @@ import { planSync, planTableSecurity } from '../../src/metabase/admin/sync-plan.
 import { cleanSnapshotFixture, FIXTURE_EXPECTATION_INPUTS } from '../support/fake-metabase.js';
 
 const clean = (): MetabaseSnapshot => cleanSnapshotFixture(fingerprintSecret) as MetabaseSnapshot;
-const expectations = (change: Partial<typeof FIXTURE_EXPECTATION_INPUTS> = {}): MetabaseExpectations => buildExpectations({ ...FIXTURE_EXPECTATION_INPUTS, ...change });
+const expectations = (change: Partial<typeof FIXTURE_EXPECTATION_INPUTS> = {}): MetabaseExpectations =>
+  buildExpectations({ ...FIXTURE_EXPECTATION_INPUTS, ...change });
 const actions = (s: MetabaseSnapshot, e = expectations()) => planSync(s, e).steps.map((step) => `${step.action} ${step.object}`);
 
 describe('planSync', () => {
@@ -18,7 +19,11 @@ describe('planSync', () => {
     s.settings['jwt-group-mappings'] = { Customers: [10], 'Internal analysts': [12] };
     const plan = planSync(s, expectations());
     expect(plan.steps).toEqual([
-      { action: 'create_group', object: "group 'Analysts'", detail: { name: 'Analysts', isTenantGroup: false, note: "a new regular group starts with All Users' data permissions" } },
+      {
+        action: 'create_group',
+        object: "group 'Analysts'",
+        detail: { name: 'Analysts', isTenantGroup: false, note: "a new regular group starts with All Users' data permissions" },
+      },
       { action: 'set_jwt_group_mappings', object: 'setting jwt-group-mappings', detail: { names: ['Customers', 'Analysts', 'Internal analysts'] } },
     ]);
   });
@@ -115,7 +120,15 @@ describe('sandbox proposals', () => {
     s.graph!.groups['1'] = { '1': { 'view-data': 'unrestricted' } };
     const proposals = planSync(s, expectations()).proposedSandboxes;
     expect(proposals).toEqual([
-      expect.objectContaining({ group: 'Customers', tableId: 101, table: 'PUBLIC.ORDERS', fieldId: 1001, field: 'customer_id', attribute: 'customer_id', alsoBlock: ['All Users'] }),
+      expect.objectContaining({
+        group: 'Customers',
+        tableId: 101,
+        table: 'PUBLIC.ORDERS',
+        fieldId: 1001,
+        field: 'customer_id',
+        attribute: 'customer_id',
+        alsoBlock: ['All Users'],
+      }),
       expect.objectContaining({ group: 'Customers', tableId: 102, fieldId: 1011, alsoBlock: ['All Users'] }),
     ]);
   });
@@ -134,7 +147,13 @@ describe('sandbox proposals', () => {
     const plan = planTableSecurity(s, file);
     expect(plan.steps.map((step) => step.object)).toEqual(["group 'All Users' on database #1"]);
     // Customers already hold valid sandboxes on both tables: only All Users is blocked.
-    expect(plan.steps[0].detail).toMatchObject({ groupName: 'All Users', changes: [{ tableId: 101, mode: 'block' }, { tableId: 102, mode: 'block' }] });
+    expect(plan.steps[0].detail).toMatchObject({
+      groupName: 'All Users',
+      changes: [
+        { tableId: 101, mode: 'block' },
+        { tableId: 102, mode: 'block' },
+      ],
+    });
     s.graph!.groups['1'] = {};
     expect(planTableSecurity(s, file).steps).toEqual([]);
   });

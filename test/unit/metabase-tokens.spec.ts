@@ -1,11 +1,5 @@
 import jwt from 'jsonwebtoken';
-import {
-  GuestTokenMinter,
-  SsoTokenMinter,
-  guestEmbedUrl,
-  ssoLoginUrl,
-  ssoReturnPath,
-} from '../../src/metabase/metabase-tokens.js';
+import { GuestTokenMinter, SsoTokenMinter, guestEmbedUrl, ssoLoginUrl, ssoReturnPath } from '../../src/metabase/metabase-tokens.js';
 import { TokenRejected, verifyGuestToken, verifySsoToken } from '../support/metabase-verifier.js';
 
 const GUEST_SECRET = 'f'.repeat(64);
@@ -16,7 +10,13 @@ describe('GuestTokenMinter', () => {
   const minter = new GuestTokenMinter(GUEST_SECRET);
 
   it('signs HS256 over the UTF-8 secret, as Metabase verifies it (node:crypto and jsonwebtoken agree)', async () => {
-    const { token } = minter.mint({ target: { type: 'dashboard', metabaseId: '42' }, tenantParam: 'customer_id', customerId: 'acme-001', now: NOW, ttlSeconds: 600 });
+    const { token } = minter.mint({
+      target: { type: 'dashboard', metabaseId: '42' },
+      tenantParam: 'customer_id',
+      customerId: 'acme-001',
+      now: NOW,
+      ttlSeconds: 600,
+    });
     const claims = verifyGuestToken(token, GUEST_SECRET, NOW);
     expect(claims).toEqual({ resource: { dashboard: 42 }, params: { customer_id: ['acme-001'] }, exp: NOW.getTime() / 1000 + 600 });
     const viaJsonwebtoken = jwt.verify(token, GUEST_SECRET, { algorithms: ['HS256'], clockTimestamp: NOW.getTime() / 1000 });
@@ -32,19 +32,33 @@ describe('GuestTokenMinter', () => {
   });
 
   it('never lives longer than 10 minutes, whatever TTL is asked for', async () => {
-    const { token, expiresAt } = minter.mint({ target: { type: 'dashboard', metabaseId: '1' }, tenantParam: 'p', customerId: 'c', now: NOW, ttlSeconds: 86_400 });
+    const { token, expiresAt } = minter.mint({
+      target: { type: 'dashboard', metabaseId: '1' },
+      tenantParam: 'p',
+      customerId: 'c',
+      now: NOW,
+      ttlSeconds: 86_400,
+    });
     expect(expiresAt.getTime() - NOW.getTime()).toBe(600_000);
     expect(verifyGuestToken(token, GUEST_SECRET, NOW).exp).toBe(NOW.getTime() / 1000 + 600);
   });
 
   it('keeps a 21-character entity id as a string', async () => {
-    const { token } = minter.mint({ target: { type: 'dashboard', metabaseId: 'AbCdEfGhIjKlMnOpQrStU' }, tenantParam: 'p', customerId: 'c', now: NOW, ttlSeconds: 60 });
+    const { token } = minter.mint({
+      target: { type: 'dashboard', metabaseId: 'AbCdEfGhIjKlMnOpQrStU' },
+      tenantParam: 'p',
+      customerId: 'c',
+      now: NOW,
+      ttlSeconds: 60,
+    });
     expect(verifyGuestToken(token, GUEST_SECRET, NOW).resource).toEqual({ dashboard: 'AbCdEfGhIjKlMnOpQrStU' });
   });
 
   it('refuses to sign without a locked tenant value ("" or blank would switch the filter off)', () => {
     for (const customerId of ['', '  ']) {
-      expect(() => minter.mint({ target: { type: 'dashboard', metabaseId: '1' }, tenantParam: 'p', customerId, now: NOW, ttlSeconds: 60 })).toThrow(/locked tenant value/);
+      expect(() => minter.mint({ target: { type: 'dashboard', metabaseId: '1' }, tenantParam: 'p', customerId, now: NOW, ttlSeconds: 60 })).toThrow(
+        /locked tenant value/,
+      );
     }
   });
 });
@@ -63,7 +77,15 @@ describe('SsoTokenMinter', () => {
   it('carries the contract’s claims, verified by an independent HS256 check with Metabase’s 180 s max-age', async () => {
     const { token } = minter.mint(identity, NOW, 60);
     const claims = verifySsoToken(token, SSO_SECRET, NOW);
-    expect(claims).toMatchObject({ email: 'ana@acme.example', first_name: 'Ana', last_name: 'Ng', groups: ['Customers', 'Analysts'], customer_id: 'acme-001', region: 'emea', level: 3 });
+    expect(claims).toMatchObject({
+      email: 'ana@acme.example',
+      first_name: 'Ana',
+      last_name: 'Ng',
+      groups: ['Customers', 'Analysts'],
+      customer_id: 'acme-001',
+      region: 'emea',
+      level: 3,
+    });
     expect(claims.exp - claims.iat).toBe(60);
     expect(claims.iat).toBe(NOW.getTime() / 1000);
   });
@@ -76,8 +98,8 @@ describe('SsoTokenMinter', () => {
   });
 
   it('caps exp - iat at 180 s and gives every token its own jti', async () => {
-    const a = verifySsoToken((minter.mint(identity, NOW, 3600)).token, SSO_SECRET, NOW);
-    const b = verifySsoToken((minter.mint(identity, NOW, 3600)).token, SSO_SECRET, NOW);
+    const a = verifySsoToken(minter.mint(identity, NOW, 3600).token, SSO_SECRET, NOW);
+    const b = verifySsoToken(minter.mint(identity, NOW, 3600).token, SSO_SECRET, NOW);
     expect(a.exp - a.iat).toBe(180);
     expect(a.jti).not.toBe(b.jti);
   });

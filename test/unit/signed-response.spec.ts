@@ -48,9 +48,17 @@ describe('refusalOf', () => {
     ['no Issuer on the response', response({ issuer: '' }), assertion()],
     ['two Issuers on the response', response({ issuer: `<saml:Issuer>${IDP}</saml:Issuer><saml:Issuer>${IDP}</saml:Issuer>` }), assertion()],
     ['an Issuer in another namespace', response({ issuer: `<x:Issuer xmlns:x="urn:example">${IDP}</x:Issuer>` }), assertion()],
-    ['an Issuer that is not an entity id', response({ issuer: `<saml:Issuer Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${IDP}</saml:Issuer>` }), assertion()],
+    [
+      'an Issuer that is not an entity id',
+      response({ issuer: `<saml:Issuer Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${IDP}</saml:Issuer>` }),
+      assertion(),
+    ],
     ['a comment that would truncate a foreign Issuer to ours', response({ issuer: `<saml:Issuer>${IDP}<!-- -->.evil.example</saml:Issuer>` }), assertion()],
-    ['our Issuer nested deeper than the foreign one', response({ issuer: '<saml:Issuer>https://evil.example</saml:Issuer>', extra: `<samlp:Extensions><saml:Issuer>${IDP}</saml:Issuer></samlp:Extensions>` }), assertion()],
+    [
+      'our Issuer nested deeper than the foreign one',
+      response({ issuer: '<saml:Issuer>https://evil.example</saml:Issuer>', extra: `<samlp:Extensions><saml:Issuer>${IDP}</saml:Issuer></samlp:Extensions>` }),
+      assertion(),
+    ],
     ['no Issuer on the assertion', response(), assertion({ issuer: '' })],
     ['a foreign Issuer on the assertion', response(), assertion({ issuer: '<saml:Issuer>https://evil.example</saml:Issuer>' })],
   ])('refuses %s as saml_issuer_mismatch', (_what, responseXml, assertionXml) => {

@@ -25,7 +25,10 @@ function chart(report: SeatUsageReport): SafeHtml {
   const y = (v: number) => height - pad - (v * (height - 2 * pad)) / max;
   const barWidth = Math.max(1, (width - 2 * pad) / Math.max(1, days.length) - 2);
   const bars = days
-    .map((d, i) => `<rect x="${x(i).toFixed(1)}" y="${y(d.peakSeats).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(height - pad - y(d.peakSeats)).toFixed(1)}" fill="${d.peakSeats > d.budget ? '#c2410c' : '#3157d5'}"><title>${d.date}: ${d.peakSeats} seats (budget ${d.budget})</title></rect>`)
+    .map(
+      (d, i) =>
+        `<rect x="${x(i).toFixed(1)}" y="${y(d.peakSeats).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(height - pad - y(d.peakSeats)).toFixed(1)}" fill="${d.peakSeats > d.budget ? '#c2410c' : '#3157d5'}"><title>${d.date}: ${d.peakSeats} seats (budget ${d.budget})</title></rect>`,
+    )
     .join('');
   const budget = days.map((d, i) => `${x(i).toFixed(1)},${y(d.budget).toFixed(1)} ${(x(i) + barWidth).toFixed(1)},${y(d.budget).toFixed(1)}`).join(' ');
   return new SafeHtml(

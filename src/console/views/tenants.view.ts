@@ -27,7 +27,9 @@ export function tenantsView({ staff, csrfToken: csrf, q, kind, tier, rows, flash
   <button>Filter</button></form><p></p>
 <table><thead><tr><th>Tenant</th><th>Kind</th><th>Tier</th><th>Status</th><th>Seats held / cap</th>${canToggle ? html`<th>Drill-through</th>` : ''}</tr></thead><tbody>
 ${rows.map(
-  (t) => html`<tr data-tenant="${t.slug}"><td><b>${t.slug}</b><br><span class="muted">${t.name}</span></td><td>${t.kind}</td><td class="tier">${t.tier}</td><td>${t.status}</td>
+  (
+    t,
+  ) => html`<tr data-tenant="${t.slug}"><td><b>${t.slug}</b><br><span class="muted">${t.name}</span></td><td>${t.kind}</td><td class="tier">${t.tier}</td><td>${t.status}</td>
 <td class="seats">${t.seatsHeld} / ${t.seatCap ?? '∞'}</td>${
     canToggle
       ? html`<td><form class="inline" method="post" action="/console/tenants/${t.slug}/tier"><input type="hidden" name="_csrf" value="${csrf}">

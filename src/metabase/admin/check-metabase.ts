@@ -43,8 +43,18 @@ export function checkMetabase(snapshot: MetabaseSnapshot, expectations: Metabase
     const refused = snapshot.failure?.status === 401 || snapshot.failure?.status === 403;
     return [
       refused
-        ? finding('api_key_refused', 'metabase', `Metabase refused the API key (${snapshot.failure!.status})`, 'Use an API key of the Administrators group (Admin > Settings > Authentication > API keys).')
-        : finding('metabase_unreachable', 'metabase', snapshot.failure?.message ?? 'Metabase did not answer', 'Check METABASE_API_URL and that Metabase is up.'),
+        ? finding(
+            'api_key_refused',
+            'metabase',
+            `Metabase refused the API key (${snapshot.failure!.status})`,
+            'Use an API key of the Administrators group (Admin > Settings > Authentication > API keys).',
+          )
+        : finding(
+            'metabase_unreachable',
+            'metabase',
+            snapshot.failure?.message ?? 'Metabase did not answer',
+            'Check METABASE_API_URL and that Metabase is up.',
+          ),
     ];
   }
   const findings = [
@@ -63,32 +73,62 @@ function checkInstance(snapshot: MetabaseSnapshot, expectations: MetabaseExpecta
   const findings: Finding[] = [];
   const major = majorVersion(snapshot.version);
   if (major !== null && major < 50) {
-    findings.push(finding('version_unsupported', `metabase ${snapshot.version}`, `Metabase ${snapshot.version} predates the v50 permissions graph`, 'Upgrade Metabase to v50 or later.'));
+    findings.push(
+      finding(
+        'version_unsupported',
+        `metabase ${snapshot.version}`,
+        `Metabase ${snapshot.version} predates the v50 permissions graph`,
+        'Upgrade Metabase to v50 or later.',
+      ),
+    );
   }
   for (const feature of expectations.features) {
     if (snapshot.tokenFeatures[feature] !== true) {
       findings.push(
-        finding('feature_missing', `token feature ${feature}`, `the license token lacks "${feature}", which embedgate's tenants need`, `Use a Pro/Enterprise token with "${feature}" (and the EE jar), or change the tenants that need it.`),
+        finding(
+          'feature_missing',
+          `token feature ${feature}`,
+          `the license token lacks "${feature}", which embedgate's tenants need`,
+          `Use a Pro/Enterprise token with "${feature}" (and the EE jar), or change the tenants that need it.`,
+        ),
       );
     }
   }
   for (const part of snapshot.unread) {
-    findings.push(finding('snapshot_incomplete', `metabase ${part.part}`, `could not read ${part.part}: ${part.message}`, 'Make sure the API key is an administrator\'s and the feature is licensed; then check again.'));
+    findings.push(
+      finding(
+        'snapshot_incomplete',
+        `metabase ${part.part}`,
+        `could not read ${part.part}: ${part.message}`,
+        "Make sure the API key is an administrator's and the feature is licensed; then check again.",
+      ),
+    );
   }
   return findings;
 }
 
 function checkSecrets(snapshot: MetabaseSnapshot, expectations: MetabaseExpectations): Finding[] {
   const findings: Finding[] = [];
-  const state = (reading: SecretReading) => (reading === 'unset' ? 'is not set' : reading === 'unreadable' ? 'cannot be read with this API key' : "differs from embedgate's");
+  const state = (reading: SecretReading) =>
+    reading === 'unset' ? 'is not set' : reading === 'unreadable' ? 'cannot be read with this API key' : "differs from embedgate's";
   if (!secretMatches(snapshot.secrets.embeddingSecretKey, expectations.secrets.embeddingSecretKey)) {
     findings.push(
-      finding('embedding_secret_mismatch', 'setting embedding-secret-key', `Metabase's embedding secret key ${state(snapshot.secrets.embeddingSecretKey)}`, 'Set MB_EMBEDDING_SECRET_KEY (or Admin > Embedding) to METABASE_EMBEDDING_SECRET_KEY.'),
+      finding(
+        'embedding_secret_mismatch',
+        'setting embedding-secret-key',
+        `Metabase's embedding secret key ${state(snapshot.secrets.embeddingSecretKey)}`,
+        'Set MB_EMBEDDING_SECRET_KEY (or Admin > Embedding) to METABASE_EMBEDDING_SECRET_KEY.',
+      ),
     );
   }
   if (!secretMatches(snapshot.secrets.jwtSharedSecret, expectations.secrets.jwtSharedSecret)) {
     findings.push(
-      finding('jwt_secret_mismatch', 'setting jwt-shared-secret', `Metabase's JWT shared secret ${state(snapshot.secrets.jwtSharedSecret)}`, 'Set MB_JWT_SHARED_SECRET (or Admin > Authentication > JWT) to METABASE_JWT_SHARED_SECRET.'),
+      finding(
+        'jwt_secret_mismatch',
+        'setting jwt-shared-secret',
+        `Metabase's JWT shared secret ${state(snapshot.secrets.jwtSharedSecret)}`,
+        'Set MB_JWT_SHARED_SECRET (or Admin > Authentication > JWT) to METABASE_JWT_SHARED_SECRET.',
+      ),
     );
   }
   return findings;
@@ -98,7 +138,14 @@ function checkResources(snapshot: MetabaseSnapshot, expectations: MetabaseExpect
   const findings: Finding[] = [];
   const guestOn = snapshot.settings['enable-embedding-static'] ?? snapshot.settings['enable-embedding'];
   if (usesGuest(expectations) && guestOn !== true) {
-    findings.push(finding('guest_embedding_off', 'setting enable-embedding-static', 'static (guest) embedding is off: every guest embed fails', 'Turn on Admin > Embedding > Static embedding (MB_ENABLE_EMBEDDING_STATIC=true), or run the sync.'));
+    findings.push(
+      finding(
+        'guest_embedding_off',
+        'setting enable-embedding-static',
+        'static (guest) embedding is off: every guest embed fails',
+        'Turn on Admin > Embedding > Static embedding (MB_ENABLE_EMBEDDING_STATIC=true), or run the sync.',
+      ),
+    );
   }
   for (const resource of expectations.resources) {
     const object = `${resource.type} ${resource.metabaseId} (${resource.key})`;
@@ -106,18 +153,53 @@ function checkResources(snapshot: MetabaseSnapshot, expectations: MetabaseExpect
     if (!read) continue; // unread: reported as snapshot_incomplete
     const item = read.item;
     if (!item) {
-      findings.push(finding('resource_missing', object, `Metabase has no ${resource.type} ${resource.metabaseId}`, `Fix the resource's metabaseId in embedgate, or restore the ${resource.type}.`));
+      findings.push(
+        finding(
+          'resource_missing',
+          object,
+          `Metabase has no ${resource.type} ${resource.metabaseId}`,
+          `Fix the resource's metabaseId in embedgate, or restore the ${resource.type}.`,
+        ),
+      );
       continue;
     }
-    if (item.archived) findings.push(finding('resource_archived', object, `${resource.type} '${item.name}' is in the Trash`, `Restore it from Metabase's Trash, or unregister the resource.`));
+    if (item.archived)
+      findings.push(
+        finding(
+          'resource_archived',
+          object,
+          `${resource.type} '${item.name}' is in the Trash`,
+          `Restore it from Metabase's Trash, or unregister the resource.`,
+        ),
+      );
     if (resource.tenantParam === null) continue;
-    if (!item.enable_embedding) findings.push(finding('resource_embedding_off', object, `${resource.type} '${item.name}' is not published for embedding`, 'Publish it (Sharing > Embed > Static), or run the sync.'));
+    if (!item.enable_embedding)
+      findings.push(
+        finding(
+          'resource_embedding_off',
+          object,
+          `${resource.type} '${item.name}' is not published for embedding`,
+          'Publish it (Sharing > Embed > Static), or run the sync.',
+        ),
+      );
     const slug = resource.tenantParam;
     if (item.parameters && !item.parameters.some((p) => p.slug === slug)) {
-      findings.push(finding('tenant_param_missing', object, `${resource.type} '${item.name}' has no parameter '${slug}': its guest embeds fail`, `Add a filter with slug '${slug}' wired to the tenant column, or fix the resource's tenantParam.`));
+      findings.push(
+        finding(
+          'tenant_param_missing',
+          object,
+          `${resource.type} '${item.name}' has no parameter '${slug}': its guest embeds fail`,
+          `Add a filter with slug '${slug}' wired to the tenant column, or fix the resource's tenantParam.`,
+        ),
+      );
     } else if (item.embedding_params?.[slug] !== 'locked') {
       findings.push(
-        finding('tenant_param_not_locked', object, `parameter '${slug}' is ${item.embedding_params?.[slug] ?? 'disabled'}, not locked: guest embeds are refused`, `Lock '${slug}' in the ${resource.type}'s embedding settings, or run the sync.`),
+        finding(
+          'tenant_param_not_locked',
+          object,
+          `parameter '${slug}' is ${item.embedding_params?.[slug] ?? 'disabled'}, not locked: guest embeds are refused`,
+          `Lock '${slug}' in the ${resource.type}'s embedding settings, or run the sync.`,
+        ),
       );
     }
   }
@@ -129,7 +211,14 @@ function checkJwt(snapshot: MetabaseSnapshot, expectations: MetabaseExpectations
   const findings: Finding[] = [];
   const s = snapshot.settings;
   if (s['jwt-enabled'] !== true) {
-    findings.push(finding('jwt_disabled', 'setting jwt-enabled', 'JWT sign-in is off: drill tenants get no SSO embeds', 'Set the JWT shared secret and turn on Admin > Authentication > JWT (MB_JWT_ENABLED=true).'));
+    findings.push(
+      finding(
+        'jwt_disabled',
+        'setting jwt-enabled',
+        'JWT sign-in is off: drill tenants get no SSO embeds',
+        'Set the JWT shared secret and turn on Admin > Authentication > JWT (MB_JWT_ENABLED=true).',
+      ),
+    );
   }
   const renamed: [string, string][] = Object.entries(JWT_ATTRIBUTES);
   if (expectations.metabaseTenants) renamed.push(['jwt-attribute-tenant', '@tenant']);
@@ -137,14 +226,35 @@ function checkJwt(snapshot: MetabaseSnapshot, expectations: MetabaseExpectations
     const value = s[key];
     // A setting at its default may read as null; the defaults are embedgate's names.
     if (value !== undefined && value !== null && value !== expected) {
-      findings.push(finding('jwt_attribute_renamed', `setting ${key}`, `${key} is '${String(value)}', but embedgate sends '${expected}'`, `Set ${key} back to '${expected}', or run the sync.`));
+      findings.push(
+        finding(
+          'jwt_attribute_renamed',
+          `setting ${key}`,
+          `${key} is '${String(value)}', but embedgate sends '${expected}'`,
+          `Set ${key} back to '${expected}', or run the sync.`,
+        ),
+      );
     }
   }
   if (s['jwt-group-sync'] !== true) {
-    findings.push(finding('jwt_group_sync_off', 'setting jwt-group-sync', 'JWT group sync is off: the groups embedgate sends are ignored', 'Turn on "Synchronize group memberships" for JWT (or run the sync).'));
+    findings.push(
+      finding(
+        'jwt_group_sync_off',
+        'setting jwt-group-sync',
+        'JWT group sync is off: the groups embedgate sends are ignored',
+        'Turn on "Synchronize group memberships" for JWT (or run the sync).',
+      ),
+    );
   }
   if (s['jwt-user-provisioning-enabled?'] !== false) {
-    findings.push(finding('jwt_provisioning_reactivates', 'setting jwt-user-provisioning-enabled?', 'a JWT login creates users and reactivates deactivated ones', 'Expected: embedgate mints SSO tokens only for seat holders.'));
+    findings.push(
+      finding(
+        'jwt_provisioning_reactivates',
+        'setting jwt-user-provisioning-enabled?',
+        'a JWT login creates users and reactivates deactivated ones',
+        'Expected: embedgate mints SSO tokens only for seat holders.',
+      ),
+    );
   }
   return findings;
 }
@@ -164,22 +274,56 @@ function checkGroups(snapshot: MetabaseSnapshot, expectations: MetabaseExpectati
     if (mapped) {
       const ids = mappings[name];
       if (admin && ids?.includes(admin.id)) {
-        findings.push(finding('group_maps_to_admin', object, `jwt-group-mappings maps '${name}' to Administrators: its SSO users become superusers`, `Remove group ${admin.id} from the mapping of '${name}' (the sync maps it to its own group).`));
+        findings.push(
+          finding(
+            'group_maps_to_admin',
+            object,
+            `jwt-group-mappings maps '${name}' to Administrators: its SSO users become superusers`,
+            `Remove group ${admin.id} from the mapping of '${name}' (the sync maps it to its own group).`,
+          ),
+        );
       } else if (!group || !ids || ids.length !== 1 || ids[0] !== group.id) {
-        findings.push(finding('group_mapping_mismatch', object, ids ? `'${name}' is mapped to groups ${ids.join(', ')}, not to its own group` : `'${name}' has no JWT group mapping: with mappings in use, it is ignored`, `Map '${name}' to the group of that name (run the sync).`));
+        findings.push(
+          finding(
+            'group_mapping_mismatch',
+            object,
+            ids
+              ? `'${name}' is mapped to groups ${ids.join(', ')}, not to its own group`
+              : `'${name}' has no JWT group mapping: with mappings in use, it is ignored`,
+            `Map '${name}' to the group of that name (run the sync).`,
+          ),
+        );
       }
     } else if (admin && sameGroupName(admin.name, name)) {
-      findings.push(finding('group_maps_to_admin', object, `without mappings, the claim name '${name}' is matched to the Administrators group`, 'Rename the group in embedgate, and set JWT group mappings (run the sync).'));
+      findings.push(
+        finding(
+          'group_maps_to_admin',
+          object,
+          `without mappings, the claim name '${name}' is matched to the Administrators group`,
+          'Rename the group in embedgate, and set JWT group mappings (run the sync).',
+        ),
+      );
     }
     if (!group) {
-      findings.push(finding('group_missing', object, `Metabase has no group '${name}': its SSO users are not put in it`, `Create the group '${name}' (run the sync).`));
+      findings.push(
+        finding('group_missing', object, `Metabase has no group '${name}': its SSO users are not put in it`, `Create the group '${name}' (run the sync).`),
+      );
       continue;
     }
     if (expectations.metabaseTenants) {
       const external = kindsOf.has('external');
       if (external !== (group.is_tenant_group === true) || kindsOf.size > 1) {
         findings.push(
-          finding('group_tenancy_mismatch', object, kindsOf.size > 1 ? `'${name}' is given to internal and external users alike; Metabase tenant users join only tenant groups` : external ? `'${name}' is not a tenant group: tenant users are not added to it` : `'${name}' is a tenant group: internal users are not added to it`, 'Give external tenants tenant groups and internal tenants regular groups.'),
+          finding(
+            'group_tenancy_mismatch',
+            object,
+            kindsOf.size > 1
+              ? `'${name}' is given to internal and external users alike; Metabase tenant users join only tenant groups`
+              : external
+                ? `'${name}' is not a tenant group: tenant users are not added to it`
+                : `'${name}' is a tenant group: internal users are not added to it`,
+            'Give external tenants tenant groups and internal tenants regular groups.',
+          ),
         );
       }
     }
@@ -193,13 +337,36 @@ function checkTenants(snapshot: MetabaseSnapshot, expectations: MetabaseExpectat
   if (!expectations.metabaseTenants) return [];
   const findings: Finding[] = [];
   if (snapshot.settings['use-tenants'] !== true) {
-    findings.push(finding('tenants_disabled', 'setting use-tenants', "METABASE_TENANTS is on, but Metabase's tenants are off: every SSO login with @tenant is refused", 'Turn on Admin > People > Multi-tenant strategy (use-tenants), or run the sync.'));
+    findings.push(
+      finding(
+        'tenants_disabled',
+        'setting use-tenants',
+        "METABASE_TENANTS is on, but Metabase's tenants are off: every SSO login with @tenant is refused",
+        'Turn on Admin > People > Multi-tenant strategy (use-tenants), or run the sync.',
+      ),
+    );
     return findings;
   }
   for (const tenant of expectations.tenants) {
     const found = snapshot.tenants?.find((t) => t.slug === tenant.slug);
-    if (snapshot.tenants && !found) findings.push(finding('metabase_tenant_missing', `tenant ${tenant.slug}`, `Metabase has no tenant '${tenant.slug}' yet`, 'Run the sync (or let the first JWT login create it).'));
-    else if (found && !found.is_active) findings.push(finding('metabase_tenant_inactive', `tenant ${tenant.slug}`, `Metabase's tenant '${tenant.slug}' is deactivated: its users are deactivated`, 'Reactivate it in Admin > People > Tenants if the tenant is active in embedgate.'));
+    if (snapshot.tenants && !found)
+      findings.push(
+        finding(
+          'metabase_tenant_missing',
+          `tenant ${tenant.slug}`,
+          `Metabase has no tenant '${tenant.slug}' yet`,
+          'Run the sync (or let the first JWT login create it).',
+        ),
+      );
+    else if (found && !found.is_active)
+      findings.push(
+        finding(
+          'metabase_tenant_inactive',
+          `tenant ${tenant.slug}`,
+          `Metabase's tenant '${tenant.slug}' is deactivated: its users are deactivated`,
+          'Reactivate it in Admin > People > Tenants if the tenant is active in embedgate.',
+        ),
+      );
   }
   return findings;
 }
@@ -223,12 +390,28 @@ export function isolationFindings(snapshot: MetabaseSnapshot, proofs: GroupSetPr
     }
     for (const conflict of proof.conflicts) {
       const object = describeTable(conflict.database, conflict.table);
-      findings.set(`sandbox_conflict\u0000${object}`, finding('sandbox_conflict', object, `groups ${conflict.groups.join(', ')} both sandbox it: queries of ${who} fail`, 'Keep one sandbox per table among the groups one user holds.'));
+      findings.set(
+        `sandbox_conflict\u0000${object}`,
+        finding(
+          'sandbox_conflict',
+          object,
+          `groups ${conflict.groups.join(', ')} both sandbox it: queries of ${who} fail`,
+          'Keep one sandbox per table among the groups one user holds.',
+        ),
+      );
     }
   }
   const unread = [...new Set(proofs.flatMap((p) => p.unread))];
   if (unread.length > 0 && !snapshot.unread.length) {
-    findings.set('unread', finding('snapshot_incomplete', `metabase ${unread.join(', ')}`, `the isolation proof needs ${unread.join(', ')}, which could not be read`, 'Check the API key and the sandboxes feature; then check again.'));
+    findings.set(
+      'unread',
+      finding(
+        'snapshot_incomplete',
+        `metabase ${unread.join(', ')}`,
+        `the isolation proof needs ${unread.join(', ')}, which could not be read`,
+        'Check the API key and the sandboxes feature; then check again.',
+      ),
+    );
   }
   return [...findings.values()];
 }
@@ -246,7 +429,7 @@ function offenceMessage(reason: OffenceReason, cancelledBy?: { name: string }[])
     case 'sandbox_wrong_attribute':
       return "its sandbox is not keyed on the tenant's attribute";
     case 'sandbox_wrong_field':
-      return "its sandbox filters on a field of another table";
+      return 'its sandbox filters on a field of another table';
     case 'sandbox_needs_review':
       return 'its sandbox filters in a saved question (SQL): not provable';
     case 'native_query':
@@ -261,7 +444,7 @@ function offenceFix(reason: OffenceReason): string {
     case 'unrestricted':
     case 'sandbox_missing':
     case 'sandbox_cancelled':
-      return "Block the table for every group external users hold, or sandbox it for one of them on the tenant attribute (the sync proposes sandboxes in a file to edit and apply).";
+      return 'Block the table for every group external users hold, or sandbox it for one of them on the tenant attribute (the sync proposes sandboxes in a file to edit and apply).';
     case 'impersonated':
       return 'Replace impersonation with a sandbox or block the table for external groups.';
     case 'sandbox_wrong_attribute':

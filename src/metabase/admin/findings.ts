@@ -42,10 +42,10 @@ export const FINDING_CODES = {
   tenants_disabled: { severity: 'blocking', meaning: "METABASE_TENANTS is on but Metabase's use-tenants is off: every tenant login fails" },
   metabase_tenant_missing: { severity: 'info', meaning: 'an external tenant has no Metabase tenant yet (JWT provisioning would create it)' },
   metabase_tenant_inactive: { severity: 'warning', meaning: "an external tenant's Metabase tenant is deactivated" },
-  table_unrestricted: { severity: 'blocking', meaning: "a group an external SSO user holds can read a table unfiltered" },
+  table_unrestricted: { severity: 'blocking', meaning: 'a group an external SSO user holds can read a table unfiltered' },
   table_impersonated: { severity: 'blocking', meaning: 'a table is isolated by impersonation, which cannot be proven from Metabase' },
   sandbox_missing: { severity: 'blocking', meaning: 'a table reads "sandboxed" but has no sandbox row: fully readable' },
-  sandbox_cancelled: { severity: 'blocking', meaning: "another group of the same user grants the sandboxed table unrestricted: the sandbox is not enforced" },
+  sandbox_cancelled: { severity: 'blocking', meaning: 'another group of the same user grants the sandboxed table unrestricted: the sandbox is not enforced' },
   sandbox_wrong_attribute: { severity: 'blocking', meaning: "a sandbox is not keyed on the tenant's attribute" },
   sandbox_wrong_field: { severity: 'blocking', meaning: "a sandbox filters on a field that is not the sandboxed table's" },
   sandbox_needs_review: { severity: 'blocking', meaning: 'a question-based sandbox filters in SQL: it cannot be proven until an operator reviews it' },
@@ -68,5 +68,8 @@ export const finding = (code: FindingCode, object: string, message: string, fix:
 /** Blocking findings first, then warnings, then info; stable within a severity. */
 export function sortFindings(findings: Finding[]): Finding[] {
   const rank: Record<Severity, number> = { blocking: 0, warning: 1, info: 2 };
-  return findings.map((f, i) => [f, i] as const).sort((a, b) => rank[a[0].severity] - rank[b[0].severity] || a[1] - b[1]).map(([f]) => f);
+  return findings
+    .map((f, i) => [f, i] as const)
+    .sort((a, b) => rank[a[0].severity] - rank[b[0].severity] || a[1] - b[1])
+    .map(([f]) => f);
 }

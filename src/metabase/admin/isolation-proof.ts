@@ -163,7 +163,8 @@ export function proveGroupSet(snapshot: MetabaseSnapshot, set: ExpectedGroupSet,
     const entries = groups.map((group) => ({ group, entry: dbEntry(snapshot, group.id, database.id) }));
     for (const { group, entry } of entries) {
       if (!entry) continue;
-      if (entry.data !== undefined && entry['view-data'] === undefined) proof.offences.push({ database: db, table: null, group: ref(group), reason: 'legacy_graph' });
+      if (entry.data !== undefined && entry['view-data'] === undefined)
+        proof.offences.push({ database: db, table: null, group: ref(group), reason: 'legacy_graph' });
       // Native queries are granted per database only, and bypass every sandbox.
       if (entry['create-queries'] === NATIVE) proof.offences.push({ database: db, table: null, group: ref(group), reason: 'native_query' });
     }
@@ -184,7 +185,13 @@ export function proveGroupSet(snapshot: MetabaseSnapshot, set: ExpectedGroupSet,
           const verdict = judgeSandbox(row, table, expectations.tenantAttribute, reviewed);
           if (verdict !== 'valid') proof.offences.push({ database: db, table: tableRef(table), group: ref(group), reason: verdict });
           else if (open.length > 0) {
-            proof.offences.push({ database: db, table: tableRef(table), group: ref(group), reason: 'sandbox_cancelled', cancelledBy: open.map((o) => ref(o.group)) });
+            proof.offences.push({
+              database: db,
+              table: tableRef(table),
+              group: ref(group),
+              reason: 'sandbox_cancelled',
+              cancelledBy: open.map((o) => ref(o.group)),
+            });
           } else enforced.push(group.name);
         } else {
           // unrestricted, legacy-no-self-service, or a value this code does not know: fail closed.
@@ -211,4 +218,3 @@ export function unprovenTenants(proofs: GroupSetProof[]): string[] {
 
 export const describeTable = (database: { id: number; name: string }, table: { id: number; schema: string | null; name: string }) =>
   `table ${table.schema ? `${table.schema}.` : ''}${table.name} (#${table.id}, database '${database.name}' #${database.id})`;
-

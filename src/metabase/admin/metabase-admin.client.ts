@@ -266,6 +266,10 @@ export class MetabaseAdminClient {
 /** Metabase's own words for a failure, short: a plain-text message or `{message}`. */
 function describe(body: unknown): string {
   const message =
-    typeof body === 'string' ? body : body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string' ? (body as { message: string }).message : '';
+    typeof body === 'string'
+      ? body
+      : body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string'
+        ? (body as { message: string }).message
+        : '';
   return message ? `: ${message.slice(0, 200)}` : '';
 }

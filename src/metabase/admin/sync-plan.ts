@@ -29,7 +29,11 @@ export type SyncStep =
   | { action: 'set_jwt_group_mappings'; object: string; detail: { names: string[] } }
   | { action: 'create_tenant'; object: string; detail: { slug: string; name: string } }
   /** embedding_params is the full map to write: Metabase replaces it wholesale. */
-  | { action: 'update_embedding'; object: string; detail: { type: ItemType; id: number; enable_embedding: true; embedding_params: Record<string, EmbeddingVisibility> } }
+  | {
+      action: 'update_embedding';
+      object: string;
+      detail: { type: ItemType; id: number; enable_embedding: true; embedding_params: Record<string, EmbeddingVisibility> };
+    }
   | { action: 'secure_tables'; object: string; detail: TableSecurityDetail };
 
 export interface TableSecurityDetail {
@@ -81,7 +85,8 @@ export function planSync(snapshot: MetabaseSnapshot, expectations: MetabaseExpec
   const s = snapshot.settings;
   const setting = (key: string, value: boolean | string, why: string) => {
     if (s[key] === value) return;
-    if (snapshot.envSettings.includes(key)) plan.manual.push({ object: `setting ${key}`, detail: `set by an environment variable: set it to ${JSON.stringify(value)} there (${why})` });
+    if (snapshot.envSettings.includes(key))
+      plan.manual.push({ object: `setting ${key}`, detail: `set by an environment variable: set it to ${JSON.stringify(value)} there (${why})` });
     else plan.steps.push({ action: 'set_setting', object: `setting ${key}`, detail: { key, value } });
   };
   const sso = expectations.groupSets.length > 0;
@@ -93,18 +98,29 @@ export function planSync(snapshot: MetabaseSnapshot, expectations: MetabaseExpec
     if ((s['enable-embedding-static'] ?? s['enable-embedding']) !== true) {
       setting('enable-embedding-static', true, 'guest embeds');
       // Its setter generates a random embedding-secret-key when none is set: embedgate's must replace it.
-      if (snapshot.secrets.embeddingSecretKey === 'unset') plan.manual.push({ object: 'setting embedding-secret-key', detail: 'set it to METABASE_EMBEDDING_SECRET_KEY (the sync never writes secrets)' });
+      if (snapshot.secrets.embeddingSecretKey === 'unset')
+        plan.manual.push({ object: 'setting embedding-secret-key', detail: 'set it to METABASE_EMBEDDING_SECRET_KEY (the sync never writes secrets)' });
     }
   }
   if (sso) {
-    for (const [key, expected] of Object.entries(JWT_ATTRIBUTES)) if (s[key] !== undefined && s[key] !== null && s[key] !== expected) setting(key, expected, 'the claim embedgate sends');
-    if (expectations.metabaseTenants && s['jwt-attribute-tenant'] !== undefined && s['jwt-attribute-tenant'] !== null && s['jwt-attribute-tenant'] !== '@tenant') {
+    for (const [key, expected] of Object.entries(JWT_ATTRIBUTES))
+      if (s[key] !== undefined && s[key] !== null && s[key] !== expected) setting(key, expected, 'the claim embedgate sends');
+    if (
+      expectations.metabaseTenants &&
+      s['jwt-attribute-tenant'] !== undefined &&
+      s['jwt-attribute-tenant'] !== null &&
+      s['jwt-attribute-tenant'] !== '@tenant'
+    ) {
       setting('jwt-attribute-tenant', '@tenant', 'the claim embedgate sends');
     }
     setting('jwt-group-sync', true, 'embedgate assigns groups');
     if (s['jwt-enabled'] !== true) {
       if (s['jwt-configured'] === true) setting('jwt-enabled', true, 'SSO embeds');
-      else plan.manual.push({ object: 'setting jwt-enabled', detail: 'set jwt-shared-secret to METABASE_JWT_SHARED_SECRET, then turn JWT on (the sync never writes secrets)' });
+      else
+        plan.manual.push({
+          object: 'setting jwt-enabled',
+          detail: 'set jwt-shared-secret to METABASE_JWT_SHARED_SECRET, then turn JWT on (the sync never writes secrets)',
+        });
     }
   }
 
@@ -112,7 +128,8 @@ export function planSync(snapshot: MetabaseSnapshot, expectations: MetabaseExpec
   if (expectations.metabaseTenants && snapshot.tenants) {
     for (const tenant of expectations.tenants) {
       if (snapshot.tenants.some((t) => t.slug === tenant.slug)) continue;
-      if (!TENANT_SLUG.test(tenant.slug)) plan.manual.push({ object: `tenant ${tenant.slug}`, detail: 'not a valid Metabase tenant slug (^[-_a-z0-9]{1,255}$): Metabase refuses its logins' });
+      if (!TENANT_SLUG.test(tenant.slug))
+        plan.manual.push({ object: `tenant ${tenant.slug}`, detail: 'not a valid Metabase tenant slug (^[-_a-z0-9]{1,255}$): Metabase refuses its logins' });
       else plan.steps.push({ action: 'create_tenant', object: `tenant ${tenant.slug}`, detail: { slug: tenant.slug, name: tenant.name } });
     }
   }
@@ -137,7 +154,10 @@ function planGroups(snapshot: MetabaseSnapshot, expectations: MetabaseExpectatio
     if (groupNamed(groups, name)) continue;
     const external = kinds.get(name)!.has('external');
     if (expectations.metabaseTenants && kinds.get(name)!.size > 1) {
-      plan.manual.push({ object: `group '${name}'`, detail: 'given to internal and external tenants alike: with Metabase tenants, give them different groups' });
+      plan.manual.push({
+        object: `group '${name}'`,
+        detail: 'given to internal and external tenants alike: with Metabase tenants, give them different groups',
+      });
       continue;
     }
     const isTenantGroup = expectations.metabaseTenants && external;
@@ -155,7 +175,10 @@ function planGroups(snapshot: MetabaseSnapshot, expectations: MetabaseExpectatio
   });
   if (stale.length === 0) return;
   if (snapshot.envSettings.includes('jwt-group-mappings')) {
-    plan.manual.push({ object: 'setting jwt-group-mappings', detail: `set by MB_JWT_GROUP_MAPPINGS: map ${stale.map((n) => `'${n}'`).join(', ')} to the groups of the same names there` });
+    plan.manual.push({
+      object: 'setting jwt-group-mappings',
+      detail: `set by MB_JWT_GROUP_MAPPINGS: map ${stale.map((n) => `'${n}'`).join(', ')} to the groups of the same names there`,
+    });
   } else {
     plan.steps.push({ action: 'set_jwt_group_mappings', object: 'setting jwt-group-mappings', detail: { names: mappable } });
   }
@@ -196,8 +219,12 @@ export function proposeSandboxes(snapshot: MetabaseSnapshot, expectations: Metab
   for (const set of external) for (const name of set.groups) counts.set(name, (counts.get(name) ?? 0) + 1);
   const proposals = new Map<string, ProposedSandbox>();
   for (const proof of proofs) {
-    const tableOffences = proof.offences.filter((o): o is Offence & { table: NonNullable<Offence['table']> } => o.table !== null && o.reason !== 'sandbox_needs_review');
-    const main = [...proof.set.groups].filter((n) => groupNamed(snapshot.groups!, n)).sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0) || a.localeCompare(b))[0];
+    const tableOffences = proof.offences.filter(
+      (o): o is Offence & { table: NonNullable<Offence['table']> } => o.table !== null && o.reason !== 'sandbox_needs_review',
+    );
+    const main = [...proof.set.groups]
+      .filter((n) => groupNamed(snapshot.groups!, n))
+      .sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0) || a.localeCompare(b))[0];
     if (!main) continue;
     const implicit = implicitGroup(snapshot.groups, proof.set.kind, expectations.metabaseTenants);
     for (const offence of tableOffences) {
@@ -224,9 +251,14 @@ export function proposeSandboxes(snapshot: MetabaseSnapshot, expectations: Metab
       }
       const why = `${offence.group.name}: ${offence.reason}`;
       if (!proposal.why.includes(why)) proposal.why.push(why);
-      const other = offence.group.name !== main && (offence.reason === 'unrestricted' || offence.reason === 'sandbox_missing' || offence.reason === 'sandbox_cancelled');
+      const other =
+        offence.group.name !== main && (offence.reason === 'unrestricted' || offence.reason === 'sandbox_missing' || offence.reason === 'sandbox_cancelled');
       if (other && !proposal.alsoBlock.includes(offence.group.name)) proposal.alsoBlock.push(offence.group.name);
-      if (implicit && offence.group.id === implicit.id && !proposal.why.includes('note: blocking an all-users group also blocks internal users without another group')) {
+      if (
+        implicit &&
+        offence.group.id === implicit.id &&
+        !proposal.why.includes('note: blocking an all-users group also blocks internal users without another group')
+      ) {
         proposal.why.push('note: blocking an all-users group also blocks internal users without another group');
       }
     }
@@ -279,8 +311,16 @@ export function planTableSecurity(snapshot: MetabaseSnapshot, file: ProposedSand
     const done =
       line.fieldId === null
         ? current === 'blocked'
-        : current === 'sandboxed' && judgeSandbox(row, table, line.attribute, []) === 'valid' && targetField(row?.attribute_remappings?.[line.attribute]) === line.fieldId;
-    if (!done) add(group.name, database.id, { tableId: table.id, schema: table.schema, mode: line.fieldId === null ? 'block' : 'sandbox', fieldId: line.fieldId }, line.attribute);
+        : current === 'sandboxed' &&
+          judgeSandbox(row, table, line.attribute, []) === 'valid' &&
+          targetField(row?.attribute_remappings?.[line.attribute]) === line.fieldId;
+    if (!done)
+      add(
+        group.name,
+        database.id,
+        { tableId: table.id, schema: table.schema, mode: line.fieldId === null ? 'block' : 'sandbox', fieldId: line.fieldId },
+        line.attribute,
+      );
     for (const name of line.alsoBlock) {
       const other = groupNamed(snapshot.groups, name);
       if (!other) continue;
@@ -353,7 +393,9 @@ async function applyStep(client: MetabaseAdminClient, step: SyncStep): Promise<s
     case 'update_embedding': {
       const { type, id, enable_embedding, embedding_params } = step.detail;
       await client.updateEmbedding(type, id, { enable_embedding, embedding_params });
-      return `published ${type} #${id} with ${Object.entries(embedding_params).map(([k, v]) => `${k}=${v}`).join(', ')}`;
+      return `published ${type} #${id} with ${Object.entries(embedding_params)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`;
     }
     case 'secure_tables':
       return secureTables(client, step.detail);
@@ -381,9 +423,20 @@ async function secureTables(client: MetabaseAdminClient, detail: TableSecurityDe
   entry['create-queries'] = createQueries;
   const sandboxes = detail.changes
     .filter((c) => c.mode === 'sandbox')
-    .map((c) => ({ group_id: group.id, table_id: c.tableId, card_id: null, attribute_remappings: { [detail.attribute]: ['dimension', ['field', c.fieldId, null]] } }));
-  await client.updatePermissionsGraph({ revision: graph.revision, groups: { [String(group.id)]: { [String(detail.databaseId)]: entry } }, ...(sandboxes.length ? { sandboxes } : {}) });
-  return detail.changes.map((c) => `${c.mode === 'sandbox' ? `sandboxed table #${c.tableId} on field #${c.fieldId}` : `blocked table #${c.tableId}`} for '${group.name}'`).join('; ');
+    .map((c) => ({
+      group_id: group.id,
+      table_id: c.tableId,
+      card_id: null,
+      attribute_remappings: { [detail.attribute]: ['dimension', ['field', c.fieldId, null]] },
+    }));
+  await client.updatePermissionsGraph({
+    revision: graph.revision,
+    groups: { [String(group.id)]: { [String(detail.databaseId)]: entry } },
+    ...(sandboxes.length ? { sandboxes } : {}),
+  });
+  return detail.changes
+    .map((c) => `${c.mode === 'sandbox' ? `sandboxed table #${c.tableId} on field #${c.fieldId}` : `blocked table #${c.tableId}`} for '${group.name}'`)
+    .join('; ');
 }
 
 /** A database- or schema-wide value written out table by table, so one table can differ. */
