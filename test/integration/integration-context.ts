@@ -22,10 +22,15 @@ class IntegrationModule {}
 
 /**
  * Starts a Nest standalone context with the given feature modules (and the infrastructure they
- * expect: config, database, scheduler) over a fresh copy of the migrated database.
+ * expect: config, database, scheduler) over a fresh copy of the migrated database, or over `existing`
+ * (then left in place at close).
  */
-export async function createIntegrationContext(modules: (Type | DynamicModule)[], env: Record<string, string> = {}): Promise<IntegrationContext> {
-  const db = await createTestDatabase();
+export async function createIntegrationContext(
+  modules: (Type | DynamicModule)[],
+  env: Record<string, string> = {},
+  existing?: TestDatabase,
+): Promise<IntegrationContext> {
+  const db = existing ?? (await createTestDatabase());
   const config = loadConfig({
     DATABASE_URL: db.url,
     DATABASE_POOL_SIZE: '4',
@@ -46,7 +51,7 @@ export async function createIntegrationContext(modules: (Type | DynamicModule)[]
       { logger: false, abortOnError: false },
     );
   } catch (error) {
-    await db.drop();
+    if (!existing) await db.drop();
     throw error;
   }
   return {
@@ -55,7 +60,7 @@ export async function createIntegrationContext(modules: (Type | DynamicModule)[]
     db,
     async close() {
       await app.close();
-      await db.drop();
+      if (!existing) await db.drop();
     },
   };
 }
