@@ -138,11 +138,11 @@ async function main() {
   await sql(
     url,
     `
-    INSERT INTO tenants (slug, name, kind, tier, customer_id)
+    INSERT INTO tenants (slug, name, kind, tier, customer_id, email_domains)
     SELECT 't-' || i, 'Tenant ' || i,
            (CASE WHEN i > ${TENANTS - DRILL_TENANTS / 2} THEN 'internal' ELSE 'external' END)::"TenantKind",
            (CASE WHEN i > ${TENANTS - DRILL_TENANTS} THEN 'drill' ELSE 'view' END)::"Tier",
-           'c-' || i
+           'c-' || i, ARRAY['bench.example']
     FROM generate_series(1, ${TENANTS}) i`,
   );
   await sql(
