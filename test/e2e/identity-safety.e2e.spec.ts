@@ -234,6 +234,11 @@ describe('with the real MetabaseSafety and a Metabase API key (a fake Metabase)'
   beforeAll(async () => {
     metabase = await new FakeMetabase(METABASE_API_KEY, TEST_SECRETS.METABASE_JWT_SHARED_SECRET).start();
     metabase.addUser('boss@corp.example', { is_superuser: true });
+    // All Users reads a whole warehouse: no check can prove an external tenant isolated, whenever it runs
+    // (an instance with no data at all would be proven isolated, vacuously).
+    const warehouse = metabase.admin.addDatabase('Warehouse', [{ name: 'ORDERS', fields: ['id', 'customer_id', 'total'] }]);
+    metabase.admin.setPermission(1, warehouse.id, 'view-data', 'unrestricted');
+    metabase.admin.setPermission(1, warehouse.id, 'create-queries', 'query-builder');
     real = await startService({ METABASE_API_URL: metabase.url, METABASE_API_KEY, OUTBOX_INTERVAL_SECONDS: '3600' });
     const apps = await seed(real.admin, {
       tenants: [
