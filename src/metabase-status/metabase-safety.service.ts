@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '../config/config.js';
 import { MetabaseApiClient, type MetabaseUser } from '../metabase/metabase-api.client.js';
 import { TenantsService } from '../tenants/tenants.service.js';
-import { MetabaseStatusService } from './metabase-status.service.js';
+import { groupsKey, MetabaseStatusService } from './metabase-status.service.js';
 
 /** Whether Metabase was proven to isolate a tenant's SSO users (the last check, kept fresh on a schedule). */
 export interface IsolationVerdict {
@@ -15,7 +15,8 @@ export interface IsolationVerdict {
   checkedAt: Date | null;
 }
 
-type TenantRef = { slug: string; kind: 'internal' | 'external' };
+/** The tenant as the embed path has it; `groups` (its own, null for its kind's default) must be those the check proved. */
+type TenantRef = { slug: string; kind: 'internal' | 'external'; groups?: readonly string[] | null };
 
 /** How long one email's verdict is reused: the embed path makes no Metabase call per embed. */
 const IDENTITY_TTL_MS = 60_000;
@@ -59,8 +60,18 @@ export class MetabaseSafety {
       };
     }
     // Proven only when the last check proved it: a tenant created (or made drill) since is unproven until the next check.
-    if (check.provenTenants.includes(tenant.slug))
-      return { enforced, proven: true, reason: `Metabase isolates tenant '${tenant.slug}' (checked ${check.checkedAt.toISOString()})`, checkedAt };
+    if (check.provenTenants.includes(tenant.slug)) {
+      if (check.provenGroups[tenant.slug] === groupsKey(tenant.groups)) {
+        return { enforced, proven: true, reason: `Metabase isolates tenant '${tenant.slug}' (checked ${check.checkedAt.toISOString()})`, checkedAt };
+      }
+      this.status.requestCheck(now);
+      return {
+        enforced,
+        proven: false,
+        reason: `tenant '${tenant.slug}' changed its groups since the last Metabase check: a check is on its way${off}`,
+        checkedAt,
+      };
+    }
     const covered = check.unprovenTenants.includes(tenant.slug);
     if (!covered) this.status.requestCheck(now);
     const why = covered

@@ -32,6 +32,11 @@ export interface CheckResult {
   counts: Record<Severity, number>;
   /** External drill tenants whose group sets the check proved isolated. */
   provenTenants: string[];
+  /**
+   * Each proven tenant's own `groups` when it was checked (JSON): the proof is of that group set, so a
+   * tenant whose groups changed since is unproven until the next check.
+   */
+  provenGroups: Record<string, string>;
   /** External drill tenants it did not (the policy refuses them SSO while fail-closed is on). */
   unprovenTenants: string[];
   /** Metabase's groups as read (for the identity check's group names), null when unread. */
@@ -160,7 +165,7 @@ export class MetabaseStatusService implements OnModuleInit, OnApplicationBootstr
   }
 
   private async runCheck(): Promise<CheckResult> {
-    const { snapshot, expectations } = await this.read();
+    const { snapshot, expectations, tenantGroups } = await this.read();
     const findings = checkMetabase(snapshot, expectations);
     const external = expectations.groupSets.filter((s) => s.kind === 'external').flatMap((s) => s.tenants);
     let proven: string[] = [];
@@ -177,6 +182,7 @@ export class MetabaseStatusService implements OnModuleInit, OnApplicationBootstr
       findings,
       counts,
       provenTenants: proven,
+      provenGroups: Object.fromEntries(proven.map((slug) => [slug, tenantGroups.get(slug) ?? groupsKey(null)])),
       unprovenTenants: unproven,
       groups: snapshot.groups,
       tenantsOn: snapshot.settings['use-tenants'] === true,
@@ -270,28 +276,37 @@ export class MetabaseStatusService implements OnModuleInit, OnApplicationBootstr
     return { dryRun: false, plan, applied, ...(failed ? { failed } : {}) };
   }
 
-  private async read(): Promise<{ snapshot: MetabaseSnapshot; expectations: MetabaseExpectations }> {
+  private async read(): Promise<{ snapshot: MetabaseSnapshot; expectations: MetabaseExpectations; tenantGroups: Map<string, string> }> {
     const client = this.requireClient();
-    const expectations = await this.expectations();
+    const { expectations, tenantGroups } = await this.expectationsAndGroups();
     const snapshot = await collectSnapshot(client, { resources: expectations.resources });
-    return { snapshot, expectations };
+    return { snapshot, expectations, tenantGroups };
   }
 
   /** What embedgate expects of Metabase, from its tenants, resources and config. */
   async expectations(): Promise<MetabaseExpectations> {
+    return (await this.expectationsAndGroups()).expectations;
+  }
+
+  private async expectationsAndGroups(): Promise<{ expectations: MetabaseExpectations; tenantGroups: Map<string, string> }> {
     const [tenants, resources] = await Promise.all([
       allPages((cursor) => this.tenants.list(PAGE, cursor)),
       allPages((cursor) => this.resources.list(PAGE, cursor)),
     ]);
-    return buildExpectations({
+    const tenantGroups = new Map(tenants.map((t) => [t.slug, groupsKey(t.groups)]));
+    const expectations = buildExpectations({
       secrets: { embeddingSecretKey: this.config.metabase.embeddingSecretKey, jwtSharedSecret: this.config.metabase.jwtSharedSecret },
       resources: resources.map((r) => ({ key: r.key, type: r.type, metabaseId: r.metabaseId, tenantParam: r.guest ? r.tenantParam : null })),
       tenants: tenants.map((t) => ({ slug: t.slug, name: t.name, kind: t.kind, tier: t.tier, status: t.status, groups: t.groups })),
       groups: this.config.groups,
       metabaseTenants: this.config.metabaseTenants,
     });
+    return { expectations, tenantGroups };
   }
 }
+
+/** A tenant's own groups (null: its kind's default) in a comparable form. */
+export const groupsKey = (groups: readonly string[] | null | undefined): string => JSON.stringify(groups ?? null);
 
 async function allPages<T>(page: (cursor?: string) => Promise<{ items: T[]; nextCursor: string | null }>): Promise<T[]> {
   const items: T[] = [];

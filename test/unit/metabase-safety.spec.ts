@@ -28,6 +28,7 @@ const checked = (at: Date, proven: string[], unproven: string[] = []): CheckResu
   findings: [],
   counts: { blocking: 0, warning: 0, info: 0 },
   provenTenants: proven,
+  provenGroups: Object.fromEntries(proven.map((slug) => [slug, 'null'])),
   unprovenTenants: unproven,
   groups: [],
   tenantsOn: false,
@@ -54,6 +55,18 @@ describe('MetabaseSafety.isolationVerdict', () => {
       proven: false,
       reason: expect.stringMatching(/did not prove/),
     });
+  });
+
+  it('is unproven for a proven tenant whose groups changed since the check (the proof was of the old set), and asks for a check', () => {
+    requested = 0;
+    const last = checked(new Date(), ['acme']);
+    expect(safetyWith({ last }).isolationVerdict({ ...acme, groups: null }).proven).toBe(true);
+    expect(safetyWith({ last }).isolationVerdict({ ...acme, groups: ['Customers', 'Finance'] })).toMatchObject({
+      enforced: true,
+      proven: false,
+      reason: expect.stringMatching(/changed its groups/),
+    });
+    expect(requested).toBe(1);
   });
 
   it('is unproven for a tenant the last check did not cover (created or made drill since), and asks for a check', () => {
