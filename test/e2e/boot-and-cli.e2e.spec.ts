@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { ROOT, runCli, startServiceProcess } from '../support/process.js';
 import { Api, TEST_SECRETS, TEST_SITE_URL } from '../support/service.js';
-import { verifyGuestToken } from '../support/metabase-verifier.js';
+import { verifyGuestToken, verifySsoToken } from '../support/metabase-verifier.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -51,20 +51,23 @@ describe('boot', () => {
     expect(await service.stop('SIGTERM')).toBe(0);
   });
 
-  it('with DATABASE_URL unset, runs the demo on an embedded Postgres and its printed curl gets an embed', async () => {
+  it('with DATABASE_URL unset, runs the demo on an embedded Postgres and each printed curl gets its embed (guest, then SSO)', async () => {
     const service = await startServiceProcess(
       { DATABASE_URL: undefined, METABASE_SITE_URL: undefined, METABASE_EMBEDDING_SECRET_KEY: undefined, METABASE_JWT_SHARED_SECRET: undefined },
       120_000,
     );
     try {
-      for (let i = 0; i < 100 && !service.output.some((l) => l.includes('curl -s')); i++) await new Promise((r) => setTimeout(r, 100));
-      const curl = service.output.find((l) => l.includes('curl -s'))!.trim();
+      for (let i = 0; i < 100 && service.output.filter((l) => l.includes('curl -s')).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      const [curl, ssoCurl] = service.output.filter((l) => l.includes('curl -s')).map((l) => l.trim());
       const printed = execFileSync('bash', ['-c', curl], { encoding: 'utf8' });
       const answer = JSON.parse(printed);
       expect(answer.mode).toBe('guest');
       expect(answer.url).toMatch(/^http:\/\/localhost:3000\/embed\/dashboard\//);
       const secrets = JSON.parse(execFileSync('cat', [join(ROOT, '.embedgate', 'demo-secrets.json')], { encoding: 'utf8' }));
       expect(verifyGuestToken(answer.token, secrets.METABASE_EMBEDDING_SECRET_KEY).params).toEqual({ customer_id: ['acme-001'] });
+      const sso = JSON.parse(execFileSync('bash', ['-c', ssoCurl], { encoding: 'utf8' }));
+      expect(sso).toMatchObject({ mode: 'sso', seat: { new: true } });
+      expect(verifySsoToken(sso.jwt, secrets.METABASE_JWT_SHARED_SECRET).customer_id).toBe('globex-002');
       expect(service.output.join('\n')).not.toContain(secrets.METABASE_EMBEDDING_SECRET_KEY);
     } finally {
       expect(await service.stop('SIGINT')).toBe(0);
