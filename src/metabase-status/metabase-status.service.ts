@@ -82,6 +82,8 @@ export class MetabaseStatusService implements OnModuleInit, OnApplicationBootstr
   private last: CheckResult | null = null;
   private running: Promise<CheckResult> | null = null;
   private failClosedSetting: FailClosedSetting = FAIL_CLOSED_DEFAULT;
+  /** Moves with each local change of the switch: a read that started before one must not overwrite it. */
+  private failClosedVersion = 0;
   private lastRequestedAt = 0;
 
   constructor(
@@ -121,7 +123,14 @@ export class MetabaseStatusService implements OnModuleInit, OnApplicationBootstr
   }
 
   async onModuleInit(): Promise<void> {
-    this.failClosedSetting = await this.failClosedStore.get();
+    await this.reloadFailClosed();
+  }
+
+  /** The switch as stored (another instance may have changed it), unless this instance changed it meanwhile. */
+  private async reloadFailClosed(): Promise<void> {
+    const version = this.failClosedVersion;
+    const stored = await this.failClosedStore.get();
+    if (version === this.failClosedVersion) this.failClosedSetting = stored;
   }
 
   /** With the API key, checks soon after start and then every METABASE_CHECK_INTERVAL_MINUTES (timers the CLI clears). */
@@ -135,7 +144,7 @@ export class MetabaseStatusService implements OnModuleInit, OnApplicationBootstr
   /** A scheduled run: the switch as another instance may have set it, then the check; failures are logged (without bodies). */
   private async refresh(): Promise<void> {
     try {
-      this.failClosedSetting = await this.failClosedStore.get();
+      await this.reloadFailClosed();
       await this.check();
     } catch (error) {
       this.logger.warn(`the scheduled Metabase check failed: ${(error as Error).message}`);
@@ -226,6 +235,7 @@ export class MetabaseStatusService implements OnModuleInit, OnApplicationBootstr
       });
       return stored;
     });
+    this.failClosedVersion++;
     this.failClosedSetting = setting;
     return setting;
   }
