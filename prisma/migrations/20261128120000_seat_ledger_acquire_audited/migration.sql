@@ -1,5 +1,8 @@
 -- seat_ledger_acquire from its canonical file, prisma/sql/seat_ledger_acquire.sql (copied verbatim below):
--- OUT parameters, and the allocation's audit entry written in the same statement as the seat.
+-- OUT parameters, the allocation's audit entry written in the same statement as the seat, and the
+-- user's pending Metabase deactivations cancelled (found by the email index below).
+CREATE INDEX "metabase_outbox_email_idx" ON "metabase_outbox"("email");
+
 DROP FUNCTION "seat_ledger_acquire"(uuid, text, text, text, boolean, integer);
 
 -- The canonical text of seat_ledger_acquire: the seat ledger's central invariant. A migration applies
