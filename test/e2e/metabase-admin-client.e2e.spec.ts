@@ -4,7 +4,7 @@ import { isolationProof } from '../../src/metabase/admin/isolation-proof.js';
 import { MetabaseAdminClient, MetabaseAdminError } from '../../src/metabase/admin/metabase-admin.client.js';
 import { collectSnapshot } from '../../src/metabase/admin/metabase-snapshot.js';
 import { applySync, planSync, planTableSecurity } from '../../src/metabase/admin/sync-plan.js';
-import { FakeMetabase, FIXTURE_EXPECTATION_INPUTS, FIXTURE_SECRETS, type FakeItem } from '../support/fake-metabase.js';
+import { FakeMetabase, FIXTURE_EXPECTATION_INPUTS, FIXTURE_SECRETS, type FakeItem, presetBeforeSync } from '../support/fake-metabase.js';
 
 const API_KEY = 'mb_admin_key_0123456789';
 const expectations = buildExpectations(FIXTURE_EXPECTATION_INPUTS);
@@ -19,25 +19,7 @@ const problems = async () => checkMetabase(await snapshot(), expectations).filte
 beforeAll(async () => {
   metabase = await new FakeMetabase(API_KEY, FIXTURE_SECRETS.jwtSharedSecret).start();
   client = new MetabaseAdminClient({ url: metabase.url, key: API_KEY, timeoutMs: 2_000 });
-  const admin = metabase.admin;
-  // A Metabase as an operator leaves it before the sync: secrets from the environment, JWT on,
-  // everything else at its defaults, and All Users reading the whole warehouse.
-  admin.env.set('embedding-secret-key', FIXTURE_SECRETS.embeddingSecretKey);
-  admin.stored.set('jwt-enabled', true);
-  const warehouse = admin.addDatabase('Warehouse', [
-    { name: 'ORDERS', fields: ['id', 'customer_id', 'total'] },
-    { name: 'INVOICES', fields: ['id', 'customer_id', 'amount'] },
-  ]);
-  admin.setPermission(1, warehouse.id, 'view-data', 'unrestricted');
-  admin.setPermission(1, warehouse.id, 'create-queries', 'query-builder');
-  dashboard = admin.addItem('dashboard', 'Sales overview', {
-    id: 1,
-    parameters: [
-      { id: 'p1', name: 'Customer', slug: 'customer_id', type: 'id' },
-      { id: 'p2', name: 'Region', slug: 'region', type: 'category' },
-    ],
-    embedding_params: { region: 'enabled' },
-  });
+  ({ dashboard } = presetBeforeSync(metabase.admin, FIXTURE_SECRETS.embeddingSecretKey));
 });
 afterAll(() => metabase.stop());
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetabaseSafety } from '../../src/metabase/metabase-safety.service.js';
-import { FakeMetabase, type FakeItem } from '../support/fake-metabase.js';
+import { FakeMetabase, type FakeItem, presetBeforeSync } from '../support/fake-metabase.js';
 import { runCli } from '../support/process.js';
 import { seed, startService, TEST_SECRETS, type Api, type RunningService } from '../support/service.js';
 import { TestIdp } from '../support/test-idp.js';
@@ -32,25 +32,7 @@ const acme = { slug: 'acme', kind: 'external' as const };
 
 beforeAll(async () => {
   metabase = await new FakeMetabase(METABASE_API_KEY, TEST_SECRETS.METABASE_JWT_SHARED_SECRET).start();
-  const admin = metabase.admin;
-  // A Metabase as an operator leaves it before the sync: secrets from the environment, JWT on,
-  // everything else at its defaults, and All Users reading the whole warehouse.
-  admin.env.set('embedding-secret-key', TEST_SECRETS.METABASE_EMBEDDING_SECRET_KEY);
-  admin.stored.set('jwt-enabled', true);
-  const warehouse = admin.addDatabase('Warehouse', [
-    { name: 'ORDERS', fields: ['id', 'customer_id', 'total'] },
-    { name: 'INVOICES', fields: ['id', 'customer_id', 'amount'] },
-  ]);
-  admin.setPermission(1, warehouse.id, 'view-data', 'unrestricted');
-  admin.setPermission(1, warehouse.id, 'create-queries', 'query-builder');
-  dashboard = admin.addItem('dashboard', 'Sales overview', {
-    id: 1,
-    parameters: [
-      { id: 'p1', name: 'Customer', slug: 'customer_id', type: 'id' },
-      { id: 'p2', name: 'Region', slug: 'region', type: 'category' },
-    ],
-    embedding_params: { region: 'enabled' },
-  });
+  ({ dashboard } = presetBeforeSync(metabase.admin, TEST_SECRETS.METABASE_EMBEDDING_SECRET_KEY));
   idp = await TestIdp.create();
   await idp.start(() => sp);
   service = await startService({

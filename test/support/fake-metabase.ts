@@ -800,3 +800,28 @@ export const FIXTURE_EXPECTATION_INPUTS = {
   groups: { internal: ['Internal analysts'], external: ['Customers'], byRole: { analyst: ['Analysts'] } as Partial<Record<'viewer' | 'analyst', string[]>> },
   metabaseTenants: false,
 };
+
+/**
+ * A Metabase as an operator leaves it before embedgate's sync: the embedding secret from the
+ * environment, JWT sign-in on, everything else at its defaults, All Users reading a whole warehouse,
+ * and a dashboard whose customer filter is not locked.
+ */
+export function presetBeforeSync(admin: FakeMetabaseAdmin, embeddingSecretKey: string): { warehouse: FakeDatabase; dashboard: FakeItem } {
+  admin.env.set('embedding-secret-key', embeddingSecretKey);
+  admin.stored.set('jwt-enabled', true);
+  const warehouse = admin.addDatabase('Warehouse', [
+    { name: 'ORDERS', fields: ['id', 'customer_id', 'total'] },
+    { name: 'INVOICES', fields: ['id', 'customer_id', 'amount'] },
+  ]);
+  admin.setPermission(1, warehouse.id, 'view-data', 'unrestricted');
+  admin.setPermission(1, warehouse.id, 'create-queries', 'query-builder');
+  const dashboard = admin.addItem('dashboard', 'Sales overview', {
+    id: 1,
+    parameters: [
+      { id: 'p1', name: 'Customer', slug: 'customer_id', type: 'id' },
+      { id: 'p2', name: 'Region', slug: 'region', type: 'category' },
+    ],
+    embedding_params: { region: 'enabled' },
+  });
+  return { warehouse, dashboard };
+}
