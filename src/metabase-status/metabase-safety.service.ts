@@ -80,13 +80,16 @@ export class MetabaseSafety {
     return { enforced, proven: false, reason: `${why}${off}`, checkedAt };
   }
 
-  /** Null when the email is safe to sign in to Metabase for this tenant (or nothing can be checked), else why not. */
-  async identityProblem(email: string, tenant: TenantRef): Promise<string | null> {
+  /**
+   * Null when the email is safe to sign in to Metabase for this tenant (or nothing can be checked), else
+   * why not. `fresh` asks Metabase even when an answer is kept (a launch link re-checks when opened).
+   */
+  async identityProblem(email: string, tenant: TenantRef, options: { fresh?: boolean } = {}): Promise<string | null> {
     if (!this.users) return null;
     const key = `${tenant.slug}\u0000${email.toLowerCase()}`;
     const now = Date.now();
     const cached = this.identities.get(key);
-    if (cached && cached.expires > now) return cached.problem;
+    if (cached && cached.expires > now && !options.fresh) return cached.problem;
     const problem = this.lookUp(email, tenant);
     this.identities.delete(key);
     if (this.identities.size >= IDENTITY_CACHE_MAX) this.identities.delete(this.identities.keys().next().value!);
@@ -100,7 +103,7 @@ export class MetabaseSafety {
       const check = this.status.lastCheck();
       const tenancy = check?.tenantsOn || this.config.metabaseTenants ? ('all' as const) : undefined;
       const users = await this.users!.usersByEmail(email, { tenancy, signal: AbortSignal.timeout(this.config.metabase.api!.timeoutMs) });
-      if (users.length === 0) return null; // a new user: the JWT login creates it with embedgate's groups
+      if (users.length === 0) return null; // a new user: embedgate or the JWT login creates it with embedgate's groups
       for (const user of users) {
         const problem = await this.problemOf(user, tenant);
         if (problem) return problem;
@@ -113,7 +116,8 @@ export class MetabaseSafety {
     }
   }
 
-  private async problemOf(user: MetabaseUser, tenant: TenantRef): Promise<string | null> {
+  /** Why this Metabase user (as just read) must not be signed in, or have its account written to, for the tenant; null when safe. */
+  async problemOf(user: MetabaseUser, tenant: TenantRef): Promise<string | null> {
     if (user.is_superuser) return 'the email belongs to a Metabase administrator';
     const check = this.status.lastCheck();
     const tenantId = user.tenant_id ?? null;

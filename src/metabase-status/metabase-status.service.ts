@@ -310,6 +310,7 @@ export class MetabaseStatusService implements OnModuleInit, OnApplicationBootstr
       tenants: tenants.map((t) => ({ slug: t.slug, name: t.name, kind: t.kind, tier: t.tier, status: t.status, groups: t.groups })),
       groups: this.config.groups,
       metabaseTenants: this.config.metabaseTenants,
+      userProvisioning: this.config.metabase.userProvisioning,
     });
     return { expectations, tenantGroups };
   }

@@ -16,6 +16,8 @@ export interface MetabaseUser {
   group_ids?: number[];
   /** The Metabase tenant of a tenant user; null for an internal user. */
   tenant_id?: number | null;
+  /** The attributes set through the API (they win over the JWT's, which Metabase keeps in jwt_attributes). */
+  login_attributes?: Record<string, string> | null;
 }
 
 export interface MetabaseApiConfig {

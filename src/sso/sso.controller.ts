@@ -18,6 +18,11 @@ export class SsoController {
   @Public()
   @ApiOperation({ summary: 'Open a one-time SSO launch link: 302 to Metabase /auth/sso with a fresh token; 410 once used or expired' })
   @ApiResponse({ status: 302, description: 'to Metabase’s /auth/sso' })
+  @ApiResponse({
+    status: 403,
+    description:
+      'asked again when opened: the email left the tenant’s domains, the tenant is no longer proven isolated, or the email is no longer safe to sign in',
+  })
   @ApiResponse({ status: 404, description: 'no such link' })
   @ApiResponse({ status: 410, description: 'already used, expired, or the seat was withdrawn' })
   async launch(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {

@@ -1,14 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
 import { CONFIG, type Config } from '../config/config.js';
 import type { Tenant } from '../tenants/tenant.js';
-import { type MintedToken, type SsoIdentity } from '../metabase/metabase-tokens.js';
+import { RESERVED_CLAIMS, type MintedToken, type SsoIdentity } from '../metabase/metabase-tokens.js';
 import { MetabaseTokens } from '../metabase/metabase-tokens.service.js';
+import { MetabaseAccounts, type AccountSpec } from '../metabase-status/metabase-accounts.service.js';
+import { MetabaseSafety } from '../metabase-status/metabase-safety.service.js';
 import { SeatLedger, type AcquireResult } from '../seats/seat-ledger.service.js';
 import { TenantsService } from '../tenants/tenants.service.js';
-import { ssoEmailFor } from './sso-email.js';
+import { emailDomainAllowed, ssoEmailFor } from './sso-email.js';
 import { SsoLaunchRepository } from './sso-launch.repository.js';
 
 /** A seat outcome once the identity is settled (conflicts are thrown as 409). */
@@ -33,6 +35,7 @@ const LAUNCH_ID = /^[A-Za-z0-9_-]{43}$/;
  */
 @Injectable()
 export class SsoService {
+  private readonly logger = new Logger('SsoService');
   /** Bindings never change once made: a confirmed (email, tenant) needs no second look. */
   private readonly bound = new Map<string, string>();
 
@@ -43,6 +46,8 @@ export class SsoService {
     private readonly seats: SeatLedger,
     private readonly tenants: TenantsService,
     private readonly tokens: MetabaseTokens,
+    private readonly accounts: MetabaseAccounts,
+    private readonly safety: MetabaseSafety,
   ) {}
 
   /** The email this tenant's user has in Metabase (normalized, aliased when the tenant says so). */
@@ -55,9 +60,11 @@ export class SsoService {
    * Metabase email to the tenant on first use, in the same statement. Metabase matches SSO users by
    * email: the same email minted for a second tenant would hand it the first one's account, so that
    * is refused with 409 identity_conflict. Bindings never change once made: one confirmed here is not
-   * asked for again.
+   * asked for again. With METABASE_USER_PROVISIONING=embedgate, the user's Metabase account is then
+   * made ready (created, or reactivated and reset); when it cannot be, the request fails with 503
+   * metabase_account_unavailable and a seat it took is given back: no seat without a token.
    */
-  async acquireSeat(tenant: Tenant, user: { id: string; email: string }, actor: string): Promise<SeatOutcome> {
+  async acquireSeat(tenant: Tenant, user: { id: string; email: string; role?: SsoUser['role'] }, actor: string): Promise<SeatOutcome> {
     const ssoEmail = this.emailFor(tenant, user.email);
     const bindEmail = this.bound.get(ssoEmail) !== tenant.id;
     const result = await this.seats.acquire(tenant, { id: user.id, email: ssoEmail }, actor, { bindEmail });
@@ -73,13 +80,55 @@ export class SsoService {
       if (this.bound.size > 100_000) this.bound.clear();
       this.bound.set(ssoEmail, tenant.id);
     }
+    if (result.outcome === 'allocated' || result.outcome === 'held') await this.ensureAccount(tenant, ssoEmail, user.role ?? 'viewer', result, actor);
     return result;
+  }
+
+  /** The Metabase account for a seat (embedgate provisioning only): a new seat asks Metabase afresh; a seat it took is given back on failure. */
+  private async ensureAccount(
+    tenant: Tenant,
+    ssoEmail: string,
+    role: SsoUser['role'],
+    seat: Extract<AcquireResult, { outcome: 'allocated' | 'held' }>,
+    actor: string,
+  ) {
+    if (!this.accounts.enabled) return;
+    try {
+      await this.accounts.ensure(this.accountFor(tenant, ssoEmail, role), { fresh: seat.outcome === 'allocated', actor });
+    } catch (error) {
+      if (seat.outcome === 'allocated') {
+        await this.seats.release(seat.seat.id, 'metabase-account-unavailable', actor).catch((failure: unknown) => {
+          // Left held without a token: idle reclamation takes it back.
+          this.logger.error(`seat ${seat.seat.id} could not be given back after its Metabase account failed: ${(failure as Error).message}`);
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** The Metabase account a tenant's SSO user gets: the token's groups (the role's included) and attributes. */
+  private accountFor(tenant: Tenant, ssoEmail: string, role: SsoUser['role']): AccountSpec {
+    return { email: ssoEmail, tenant: { slug: tenant.slug, kind: tenant.kind }, groups: this.groupsFor(tenant, role), attributes: this.attributesFor(tenant) };
+  }
+
+  /** The tenant's groups, or its kind's default. */
+  private tenantGroups(tenant: Tenant): string[] {
+    return (tenant.groups as string[] | null) ?? this.config.groups[tenant.kind];
+  }
+
+  /** The attributes an SSO token of the tenant carries (SsoTokenMinter's claims), as the strings Metabase stores. */
+  private attributesFor(tenant: Tenant): Record<string, string> {
+    const attributes: Record<string, string> = {};
+    for (const [key, value] of Object.entries(tenant.attributes as Record<string, string | number | boolean>)) {
+      if (!key.startsWith('@') && !RESERVED_CLAIMS.has(key)) attributes[key] = String(value);
+    }
+    if (tenant.customerId !== null) attributes.customer_id = tenant.customerId;
+    return attributes;
   }
 
   /** Groups: the tenant's (or its kind's default), plus the role's extra groups. Never from the request. */
   groupsFor(tenant: Tenant, role: SsoUser['role']): string[] {
-    const base = (tenant.groups as string[] | null) ?? this.config.groups[tenant.kind];
-    return [...new Set([...base, ...(this.config.groups.byRole[role] ?? [])])];
+    return [...new Set([...this.tenantGroups(tenant), ...(this.config.groups.byRole[role] ?? [])])];
   }
 
   /** What the user's SSO token says: the tenant's email, groups and attributes (never the request's). */
@@ -120,7 +169,8 @@ export class SsoService {
 
   /**
    * Redeems a launch link: marks it used (atomically: two concurrent opens get one login), checks
-   * the user still holds a seat in an active drill tenant, and returns the Metabase login URL.
+   * the user still holds a seat in an active drill tenant, asks again what the embed asked (below),
+   * and returns the Metabase login URL.
    */
   async redeemLaunch(id: string): Promise<string> {
     const idHash = LAUNCH_ID.test(id) ? sha256(id) : null;
@@ -145,6 +195,16 @@ export class SsoService {
     if (!tenant || tenant.status !== 'active' || tenant.tier !== 'drill' || !seated) {
       throw new ApiError(410, 'launch_revoked', 'the seat or the tenant’s drill-through tier was withdrawn since this link was made');
     }
+    const refusal = await this.launchRefusal(tenant, launch.email);
+    if (refusal) {
+      await this.audit.record(undefined, {
+        type: 'launch.refused',
+        actor: 'browser',
+        tenantSlug: tenant.slug,
+        data: { userId: launch.userId, code: refusal.code, reason: refusal.message },
+      });
+      throw new ApiError(403, refusal.code, refusal.message);
+    }
     const user: SsoUser = {
       id: launch.userId,
       email: launch.email,
@@ -154,5 +214,20 @@ export class SsoService {
     };
     const minted = this.mint(tenant, user);
     return this.tokens.ssoLoginUrl(minted.token, launch.returnTo);
+  }
+
+  /**
+   * What the embed checked before the link was made, asked again when it is opened (up to 60 s later):
+   * the email still in the tenant's domains, the tenant still proven isolated (while fail-closed is
+   * on), and the email still safe to sign in, asked of Metabase now, not from the kept answers.
+   */
+  private async launchRefusal(tenant: Tenant, email: string): Promise<{ code: string; message: string } | null> {
+    if (!emailDomainAllowed(email, tenant.emailDomains)) {
+      return { code: 'email_domain_not_allowed', message: `the email is no longer in tenant '${tenant.slug}'s email domains` };
+    }
+    const verdict = this.safety.isolationVerdict(tenant);
+    if (verdict.enforced && !verdict.proven) return { code: 'isolation_unverified', message: `no SSO for tenant '${tenant.slug}': ${verdict.reason}` };
+    const problem = await this.safety.identityProblem(this.emailFor(tenant, email), tenant, { fresh: true });
+    return problem ? { code: 'identity_unsafe', message: `no SSO for this email: ${problem}` } : null;
   }
 }

@@ -11,16 +11,30 @@ export interface FakeMetabaseUser {
   is_superuser: boolean;
   last_login: string | null;
   date_joined: string;
+  /** GET /api/user rows for admins (users_rest/api.clj hydrates :group_ids); undefined: not modelled for this user. */
+  group_ids?: number[];
+  /** The Metabase tenant of a tenant user; null or undefined for an internal user. */
+  tenant_id?: number | null;
+  login_attributes?: Record<string, string> | null;
 }
 
 /**
  * A local HTTP server that speaks the Metabase user API as Metabase does: `GET /api/user` paged
  * `{data, total, limit, offset}` with `status` and `query` filters, `DELETE /api/user/:id` →
- * `{success: true}`, and 401 "Unauthenticated" for a wrong `x-api-key`. Its SSO login verifies
- * the JWT with Metabase's rules and provisions or reactivates the user, as `/auth/sso` does.
+ * `{success: true}`, `POST /api/user`, `PUT /api/user/:id` and `PUT /api/user/:id/reactivate`
+ * (src/metabase/users_rest/api.clj), and 401 "Unauthenticated" for a wrong `x-api-key`. Its SSO
+ * login verifies the JWT with Metabase's rules and provisions or reactivates the user, as
+ * `/auth/sso` does, or refuses an unknown or deactivated user when JWT user provisioning is off.
  */
 export class FakeMetabase {
   readonly users: FakeMetabaseUser[] = [];
+  /**
+   * The emails of users created by POST /api/user whom Metabase would have sent an invitation: created
+   * without tenant_id while its email is configured (invite-user, notification/with-skip-sending-notification).
+   */
+  readonly invitations: string[] = [];
+  /** Routes ("METHOD /path", no query) that answer this instead of doing their work: a Metabase that refuses or fails. */
+  readonly refuse = new Map<string, { status: number; body: unknown }>();
   /** The admin API (settings, groups, permissions, sandboxes, items, tenants), with knobs to break it. */
   readonly admin: FakeMetabaseAdmin;
   /** While true, every API call answers 503, as a Metabase restarting behind a proxy would. */
@@ -96,11 +110,18 @@ export class FakeMetabase {
     return this.users.find((u) => u.email.toLowerCase() === email.toLowerCase());
   }
 
-  /** What `/auth/sso?jwt=` does with JWT provisioning on: verify, then create or reactivate the user. */
+  /**
+   * What `/auth/sso?jwt=` does: verify, then, with JWT provisioning on, create or reactivate the user.
+   * With `jwt-user-provisioning-enabled?` false, an unknown or deactivated user is refused with 401
+   * (sso_utils/check-user-provisioning): this throws with that status and message.
+   */
   ssoLogin(jwtOrUrl: string): FakeMetabaseUser {
     const jwt = jwtOrUrl.startsWith('http') ? new URL(jwtOrUrl).searchParams.get('jwt')! : jwtOrUrl;
     const claims = verifySsoToken(jwt, this.jwtSharedSecret);
     const existing = this.byEmail(claims.email);
+    if (this.admin.value('jwt-user-provisioning-enabled?') === false && !existing?.is_active) {
+      throw new Error("401 Sorry, but you'll need a Metabase account to view this page. Please contact your administrator.");
+    }
     if (existing) {
       existing.is_active = true;
       existing.last_login = new Date().toISOString();
@@ -147,6 +168,10 @@ export class FakeMetabase {
   private answer(req: IncomingMessage, res: ServerResponse, url: URL, body: unknown) {
     if (this.down) return this.send(res, 503, 'Service Unavailable');
     if (req.headers['x-api-key'] !== this.apiKey) return this.send(res, 401, 'Unauthenticated');
+    const refused = this.refuse.get(`${req.method} ${url.pathname}`);
+    if (refused) return this.send(res, refused.status, refused.body);
+    const users = this.answerUsers(req.method ?? 'GET', url.pathname, (body ?? {}) as Record<string, unknown>);
+    if (users) return this.send(res, users.status, users.body);
     const admin = this.admin.answer(req.method ?? 'GET', url, body);
     if (admin) return this.send(res, admin.status, admin.body);
     if (req.method === 'GET' && url.pathname === '/api/user') {
@@ -169,6 +194,97 @@ export class FakeMetabase {
       return this.send(res, 200, { success: true });
     }
     return this.send(res, 404, 'Not found.');
+  }
+
+  /** A user as fetch-user answers it, with user_group_memberships hydrated (`id` is the group's). */
+  private shown(user: FakeMetabaseUser) {
+    return { ...user, user_group_memberships: (user.group_ids ?? []).map((id) => ({ id })) };
+  }
+
+  /**
+   * The memberships a superuser may give (users_rest/api.clj maybe-set-user-group-memberships!,
+   * permissions set-permissions-groups!): the magic all-users group must stay (All tenant users for a
+   * tenant user), and tenant users join only tenant groups. A 400 answer, or the group ids.
+   */
+  private memberships(given: unknown, tenantId: number | null): { status: number; body: unknown } | number[] {
+    const magic = this.admin.groups.find((g) => g.magic_group_type === (tenantId === null ? 'all-internal-users' : 'all-external-users'))!;
+    if (given === undefined || given === null) return [magic.id];
+    const ids = (given as { id: number }[]).map((m) => Number(m.id));
+    if (!ids.includes(magic.id)) return { status: 400, body: { message: `You cannot add or remove users to/from the '${magic.name}' group.` } };
+    for (const id of ids) {
+      const group = this.admin.groups.find((g) => g.id === id);
+      if (!group) return { status: 404, body: 'Not found.' };
+      if (group.is_tenant_group !== (tenantId !== null) && group.magic_group_type !== 'admin') {
+        return { status: 400, body: { message: 'Cannot add non-tenant user to tenant-group or vice versa.' } };
+      }
+    }
+    return [...new Set(ids)];
+  }
+
+  /** users/schema.clj LoginAttributes: keys must not start with `@`. A 400 answer, or null. */
+  private badAttributes(attributes: unknown): { status: number; body: unknown } | null {
+    if (attributes === undefined || attributes === null) return null;
+    if (Object.keys(attributes as object).some((key) => key.startsWith('@'))) {
+      return { status: 400, body: { errors: { login_attributes: 'login attribute keys must not start with `@`' } } };
+    }
+    return null;
+  }
+
+  /** POST /api/user, PUT /api/user/:id, PUT /api/user/:id/reactivate (src/metabase/users_rest/api.clj). */
+  private answerUsers(method: string, path: string, b: Record<string, unknown>): { status: number; body: unknown } | undefined {
+    if (method === 'POST' && path === '/api/user') {
+      const email = String(b.email ?? '');
+      // invite-user: api/checkp on the email, compared in lower case.
+      if (this.byEmail(email)) return { status: 400, body: { errors: { email: 'Email address already in use.' } } };
+      const tenantId = typeof b.tenant_id === 'number' ? b.tenant_id : null;
+      if (tenantId !== null && this.admin.value('use-tenants') !== true) {
+        return { status: 400, body: { errors: { tenant_id: 'Cannot create a Tenant User as Tenants are not enabled for this instance.' } } };
+      }
+      const bad = this.badAttributes(b.login_attributes);
+      if (bad) return bad;
+      const groups = this.memberships(b.user_group_memberships, tenantId);
+      if (!Array.isArray(groups)) return groups;
+      const admin = this.admin.groups.find((g) => g.magic_group_type === 'admin')!;
+      const user = this.addUser(email, {
+        first_name: (b.first_name as string) ?? null,
+        last_name: (b.last_name as string) ?? null,
+        group_ids: groups,
+        tenant_id: tenantId,
+        login_attributes: (b.login_attributes as Record<string, string>) ?? {},
+        is_superuser: groups.includes(admin.id),
+      });
+      // notification/with-skip-sending-notification (boolean (:tenant_id body)); the invite needs email configured.
+      if (tenantId === null && this.admin.value('email-configured?') === true) this.invitations.push(email);
+      return { status: 200, body: this.shown(user) };
+    }
+    const reactivate = /^\/api\/user\/(\d+)\/reactivate$/.exec(path);
+    if (method === 'PUT' && reactivate) {
+      const user = this.users.find((u) => u.id === Number(reactivate[1]));
+      if (!user) return { status: 404, body: 'Not found.' };
+      if (user.is_active) return { status: 400, body: { message: 'Not able to reactivate an active user' } };
+      const tenant = this.admin.tenants.find((t) => t.id === user.tenant_id);
+      if (tenant && !tenant.is_active) return { status: 400, body: { message: 'Not able to reactivate a user in a deactivated tenant' } };
+      user.is_active = true;
+      user.is_superuser = false; // reactivate-user! forces it
+      return { status: 200, body: user };
+    }
+    const update = /^\/api\/user\/(\d+)$/.exec(path);
+    if (method === 'PUT' && update) {
+      // Only active users (api/let-404 fetch-user … :is_active true).
+      const user = this.users.find((u) => u.id === Number(update[1]) && u.is_active);
+      if (!user) return { status: 404, body: 'Not found.' };
+      const bad = this.badAttributes(b.login_attributes);
+      if (bad) return bad;
+      if ('user_group_memberships' in b && b.user_group_memberships !== null) {
+        const groups = this.memberships(b.user_group_memberships, user.tenant_id ?? null);
+        if (!Array.isArray(groups)) return groups;
+        user.group_ids = groups;
+        user.is_superuser = groups.includes(this.admin.groups.find((g) => g.magic_group_type === 'admin')!.id);
+      }
+      if ('login_attributes' in b) user.login_attributes = (b.login_attributes as Record<string, string>) ?? null; // replaces the map
+      return { status: 200, body: this.shown(user) };
+    }
+    return undefined;
   }
 }
 
@@ -255,6 +371,8 @@ const SETTING_DEFAULTS: Record<string, unknown> = {
   'jwt-group-mappings': {},
   'jwt-user-provisioning-enabled?': true,
   'use-tenants': false,
+  // src/metabase/channel/settings.clj: email-configured? is (boolean (email-smtp-host)).
+  'email-smtp-host': null,
 };
 
 const envName = (key: string) => `MB_${key.replace(/\?$/, '').replace(/-/g, '_').toUpperCase()}`;
@@ -295,6 +413,7 @@ export class FakeMetabaseAdmin {
   /** The effective value of a setting: environment, then database, then default. */
   value(key: string): unknown {
     if (key === 'jwt-configured') return Boolean(this.value('jwt-shared-secret'));
+    if (key === 'email-configured?') return Boolean(this.value('email-smtp-host'));
     // The getter of jwt-enabled is false unless jwt-configured (enterprise/.../sso/settings.clj).
     if (key === 'jwt-enabled') return Boolean(this.value('jwt-configured')) && this.raw(key) === true;
     return this.raw(key);
@@ -466,7 +585,7 @@ export class FakeMetabaseAdmin {
         version: { tag: this.version, hash: 'fake', branch: 'fake', date: '2026-01-01' },
         'token-features': this.tokenFeatures,
       };
-      for (const key of [...Object.keys(SETTING_DEFAULTS), 'jwt-configured']) properties[key] = this.value(key);
+      for (const key of [...Object.keys(SETTING_DEFAULTS), 'jwt-configured', 'email-configured?']) properties[key] = this.value(key);
       return { status: 200, body: properties };
     }
     // src/metabase/settings_rest/api.clj: a value set by env reads as null, with is_env_setting.
@@ -799,6 +918,7 @@ export const FIXTURE_EXPECTATION_INPUTS = {
   ],
   groups: { internal: ['Internal analysts'], external: ['Customers'], byRole: { analyst: ['Analysts'] } as Partial<Record<'viewer' | 'analyst', string[]>> },
   metabaseTenants: false,
+  userProvisioning: 'metabase' as 'metabase' | 'embedgate',
 };
 
 /**

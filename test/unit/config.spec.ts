@@ -54,6 +54,14 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...valid, RETENTION_INTERVAL_MINUTES: 'hourly' })).toMatch(/RETENTION_INTERVAL_MINUTES must be a whole number/);
   });
 
+  it('METABASE_USER_PROVISIONING: metabase by default; embedgate needs METABASE_API_KEY, and boot says so', () => {
+    expect(loadConfig(valid).metabase.userProvisioning).toBe('metabase');
+    expect(problemsOf({ ...valid, METABASE_USER_PROVISIONING: 'embedgate' })).toMatch(/METABASE_USER_PROVISIONING=embedgate needs METABASE_API_KEY/);
+    expect(problemsOf({ ...valid, METABASE_USER_PROVISIONING: 'both' })).toMatch(/METABASE_USER_PROVISIONING is metabase or embedgate/);
+    const config = loadConfig({ ...valid, METABASE_USER_PROVISIONING: 'embedgate', METABASE_API_KEY: 'mb_key_0123456789' });
+    expect(config.metabase.userProvisioning).toBe('embedgate');
+  });
+
   it('never repeats a secret in its message', () => {
     const secret = 'q'.repeat(20);
     expect(problemsOf({ ...valid, METABASE_JWT_SHARED_SECRET: secret })).not.toContain(secret);

@@ -189,6 +189,55 @@ describe('checkMetabase: JWT sign-in', () => {
   });
 });
 
+describe('checkMetabase: who creates SSO users’ accounts (METABASE_USER_PROVISIONING)', () => {
+  const embedgate = (change: Partial<typeof FIXTURE_EXPECTATION_INPUTS> = {}) => expectations({ userProvisioning: 'embedgate', ...change });
+  const provisioningOff = () => {
+    const s = clean();
+    s.settings['jwt-user-provisioning-enabled?'] = false;
+    s.settings['email-configured?'] = false;
+    return s;
+  };
+
+  it('metabase (the default): JWT provisioning on is only a note; off is blocking, since a new user’s login is refused', () => {
+    expect(codes(clean())).toEqual(['jwt_provisioning_reactivates']);
+    const findings = checkMetabase(provisioningOff(), expectations());
+    expect(findings.map((f) => [f.code, f.severity])).toEqual([['jwt_provisioning_off', 'blocking']]);
+    expect(findings[0].fix).toMatch(/METABASE_USER_PROVISIONING=embedgate/);
+  });
+
+  it('embedgate: nothing to say when Metabase’s JWT provisioning is off and its email is not configured', () => {
+    expect(codes(provisioningOff(), embedgate())).toEqual([]);
+  });
+
+  it('embedgate: warns while Metabase’s JWT provisioning is still on (embedgate is not the only one deciding)', () => {
+    const s = provisioningOff();
+    s.settings['jwt-user-provisioning-enabled?'] = true;
+    const findings = checkMetabase(s, embedgate());
+    expect(findings.map((f) => [f.code, f.severity, f.object])).toEqual([['jwt_provisioning_on', 'warning', 'setting jwt-user-provisioning-enabled?']]);
+    expect(findings[0].fix).toMatch(/MB_JWT_USER_PROVISIONING_ENABLED=false/);
+  });
+
+  it('embedgate: blocks when accounts would be created without a Metabase tenant while Metabase’s email is configured (or unknown)', () => {
+    const s = provisioningOff();
+    s.settings['email-configured?'] = true;
+    const [finding] = checkMetabase(s, embedgate());
+    expect(finding).toMatchObject({ code: 'account_invite_email', severity: 'blocking', object: 'setting email-configured?' });
+    // acme (external) and staff (internal) drill: both would be created without tenant_id.
+    expect(finding.message).toMatch(/new SSO users of acme, staff get 503 metabase_account_unavailable/);
+    delete s.settings['email-configured?'];
+    expect(codes(s, embedgate())).toEqual(['account_invite_email']);
+  });
+
+  it('embedgate with Metabase tenants: external users are tenant users (no invitation); internal drill tenants still count', () => {
+    const s = provisioningOff();
+    s.settings['email-configured?'] = true;
+    const tenantsOnly = embedgate({ metabaseTenants: true, tenants: FIXTURE_EXPECTATION_INPUTS.tenants.filter((t) => t.kind === 'external') });
+    expect(checkMetabase(s, tenantsOnly).filter((f) => f.code === 'account_invite_email')).toEqual([]);
+    const withStaff = embedgate({ metabaseTenants: true });
+    expect(checkMetabase(s, withStaff).find((f) => f.code === 'account_invite_email')?.message).toMatch(/new SSO users of staff get/);
+  });
+});
+
 describe('checkMetabase: groups', () => {
   it('flags a group embedgate assigns that does not exist', () => {
     const s = clean();
@@ -409,6 +458,9 @@ describe('finding codes', () => {
       'native_query_allowed',
       'permissions_graph_legacy',
       'jwt_provisioning_reactivates',
+      'jwt_provisioning_off',
+      'jwt_provisioning_on',
+      'account_invite_email',
     ];
     expect([...covered].sort()).toEqual(Object.keys(FINDING_CODES).sort());
   });

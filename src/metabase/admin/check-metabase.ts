@@ -246,13 +246,57 @@ function checkJwt(snapshot: MetabaseSnapshot, expectations: MetabaseExpectations
       ),
     );
   }
-  if (s['jwt-user-provisioning-enabled?'] !== false) {
+  findings.push(...checkProvisioning(snapshot, expectations));
+  return findings;
+}
+
+/**
+ * Who creates SSO users' accounts. 'metabase': the JWT login (provisioning must be on). 'embedgate':
+ * embedgate when the seat is first taken, so Metabase's JWT provisioning should be off, and no account
+ * may be created that Metabase would send an invitation: one without tenant_id while its email is
+ * configured (users_rest/api.clj `invite-user`). embedgate refuses to create those (fail closed).
+ */
+function checkProvisioning(snapshot: MetabaseSnapshot, expectations: MetabaseExpectations): Finding[] {
+  const s = snapshot.settings;
+  const provisioningOn = s['jwt-user-provisioning-enabled?'] !== false;
+  const object = 'setting jwt-user-provisioning-enabled?';
+  if (expectations.userProvisioning === 'metabase') {
+    return [
+      provisioningOn
+        ? finding(
+            'jwt_provisioning_reactivates',
+            object,
+            'a JWT login creates users and reactivates deactivated ones',
+            'Expected: embedgate mints SSO tokens only for seat holders.',
+          )
+        : finding(
+            'jwt_provisioning_off',
+            object,
+            "Metabase's JWT user provisioning is off and METABASE_USER_PROVISIONING is metabase: a new or deactivated SSO user's login is refused (401)",
+            'Set METABASE_USER_PROVISIONING=embedgate (embedgate creates the accounts), or turn JWT user provisioning back on (MB_JWT_USER_PROVISIONING_ENABLED=true).',
+          ),
+    ];
+  }
+  const findings: Finding[] = [];
+  if (provisioningOn) {
     findings.push(
       finding(
-        'jwt_provisioning_reactivates',
-        'setting jwt-user-provisioning-enabled?',
-        'a JWT login creates users and reactivates deactivated ones',
-        'Expected: embedgate mints SSO tokens only for seat holders.',
+        'jwt_provisioning_on',
+        object,
+        "METABASE_USER_PROVISIONING is embedgate, but Metabase's JWT login still creates users and reactivates deactivated ones: embedgate is not the only one deciding who has an account",
+        'Turn JWT user provisioning off: MB_JWT_USER_PROVISIONING_ENABLED=false, or Admin > Authentication > JWT > User provisioning.',
+      ),
+    );
+  }
+  // Tenant users (METABASE_TENANTS, external tenants) are created with tenant_id: Metabase sends them nothing.
+  const uninvited = [...new Set(expectations.groupSets.filter((g) => g.kind === 'internal' || !expectations.metabaseTenants).flatMap((g) => g.tenants))];
+  if (uninvited.length > 0 && s['email-configured?'] !== false) {
+    findings.push(
+      finding(
+        'account_invite_email',
+        'setting email-configured?',
+        `${s['email-configured?'] === true ? 'Metabase has email (SMTP) configured' : "whether Metabase's email is configured could not be read"}: an account created without a Metabase tenant would be sent an invitation, so embedgate creates none, and new SSO users of ${uninvited.sort().join(', ')} get 503 metabase_account_unavailable`,
+        'Remove the SMTP settings from Metabase (Admin > Settings > Email, or MB_EMAIL_SMTP_HOST), use Metabase tenants for external tenants (METABASE_TENANTS=true), or let Metabase provision (METABASE_USER_PROVISIONING=metabase).',
       ),
     );
   }

@@ -42,6 +42,8 @@ export interface MetabaseExpectations {
   tenants: { slug: string; name: string }[];
   /** Question-based sandboxes an operator has read and vouches for (their filter lives in SQL). */
   reviewedSandboxIds?: number[];
+  /** METABASE_USER_PROVISIONING: who creates SSO users' accounts, Metabase's JWT login or embedgate. */
+  userProvisioning: 'metabase' | 'embedgate';
 }
 
 /** The claim names embedgate's SSO tokens use (metabase-tokens.ts), which Metabase's jwt-attribute-* must match. */
@@ -60,6 +62,8 @@ export interface ExpectationInputs {
   groups: { internal: string[]; external: string[]; byRole: Partial<Record<'viewer' | 'analyst', string[]>> };
   metabaseTenants: boolean;
   reviewedSandboxIds?: number[];
+  /** Default 'metabase'. */
+  userProvisioning?: 'metabase' | 'embedgate';
 }
 
 const ROLES = ['viewer', 'analyst'] as const;
@@ -91,5 +95,6 @@ export function buildExpectations(input: ExpectationInputs): MetabaseExpectation
     features,
     tenants: input.metabaseTenants ? input.tenants.filter((t) => t.kind === 'external').map(({ slug, name }) => ({ slug, name })) : [],
     reviewedSandboxIds: input.reviewedSandboxIds,
+    userProvisioning: input.userProvisioning ?? 'metabase',
   };
 }

@@ -53,6 +53,19 @@ export const FINDING_CODES = {
   native_query_allowed: { severity: 'blocking', meaning: 'a group an external SSO user holds may write native queries, which bypass sandboxes' },
   permissions_graph_legacy: { severity: 'blocking', meaning: 'a database entry in the permissions graph has the pre-v50 shape' },
   jwt_provisioning_reactivates: { severity: 'info', meaning: 'JWT provisioning is on: a login reactivates a deactivated Metabase user' },
+  jwt_provisioning_off: {
+    severity: 'blocking',
+    meaning: "METABASE_USER_PROVISIONING is metabase but Metabase's JWT provisioning is off: a new SSO user's login is refused",
+  },
+  jwt_provisioning_on: {
+    severity: 'warning',
+    meaning: "METABASE_USER_PROVISIONING is embedgate but Metabase's JWT login still creates and reactivates users: embedgate is not the only one deciding",
+  },
+  account_invite_email: {
+    severity: 'blocking',
+    meaning:
+      'embedgate would create accounts without a Metabase tenant while Metabase has email configured: it refuses to, since Metabase would send invitations',
+  },
 } as const satisfies Record<string, { severity: Severity; meaning: string }>;
 
 export type FindingCode = keyof typeof FINDING_CODES;

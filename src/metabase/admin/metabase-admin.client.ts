@@ -133,6 +133,37 @@ export interface MetabaseTenant {
   attributes?: Record<string, string> | null;
 }
 
+/**
+ * src/metabase/users_rest/api.clj: a user as POST /api/user, PUT /api/user/:id (fetch-user, with
+ * user_group_memberships hydrated) and PUT /api/user/:id/reactivate answer it.
+ */
+export interface MetabaseAccount {
+  id: number;
+  email: string;
+  is_active: boolean;
+  is_superuser?: boolean;
+  tenant_id?: number | null;
+  login_attributes?: Record<string, string> | null;
+  /** `id` is the group's id (not the membership's). */
+  user_group_memberships?: { id: number; is_group_manager?: boolean }[];
+}
+
+/**
+ * POST /api/user's body (users_rest/api.clj `invite-user`, users/models/user.clj `create-and-invite-user!`).
+ * The memberships must include the magic all-users group (All Users, or All tenant users for a tenant
+ * user). Metabase sends the invitation email unless `tenant_id` is set
+ * (`notification/with-skip-sending-notification (boolean (:tenant_id body))`), when its email is configured.
+ */
+export interface NewMetabaseAccount {
+  email: string;
+  first_name?: string;
+  last_name?: string;
+  user_group_memberships: { id: number }[];
+  /** Keys must not start with `@` (users/schema.clj LoginAttributes). */
+  login_attributes?: Record<string, string>;
+  tenant_id?: number;
+}
+
 const itemPath = (type: ItemType, id: number | string) => `/api/${type === 'dashboard' ? 'dashboard' : 'card'}/${encodeURIComponent(String(id))}`;
 
 /** Paths whose answers may hold a secret: their bodies are never quoted in an error. */
@@ -253,6 +284,31 @@ export class MetabaseAdminClient {
     return (await this.call<MetabaseTenant>('POST', '/api/ee/tenant', tenant)).body;
   }
 
+  /**
+   * POST /api/user → the user (users_rest/api.clj `invite-user`): 400 "Email address already in use."
+   * (compared case-insensitively), 400 for a tenant_id while use-tenants is off.
+   */
+  async createUser(user: NewMetabaseAccount): Promise<MetabaseAccount> {
+    return (await this.call<MetabaseAccount>('POST', '/api/user', user)).body;
+  }
+
+  /**
+   * PUT /api/user/:id/reactivate → the user, is_superuser forced to false (users_rest/api.clj
+   * `reactivate-user!`). 400 "Not able to reactivate an active user", 400 "Not able to reactivate a
+   * user in a deactivated tenant"; 404 for no such user. It sends no email (only an audit event).
+   */
+  async reactivateUser(id: number): Promise<MetabaseAccount> {
+    return (await this.call<MetabaseAccount>('PUT', `/api/user/${id}/reactivate`)).body;
+  }
+
+  /**
+   * PUT /api/user/:id (users_rest/api.clj): active users only (404 otherwise). `user_group_memberships`
+   * replaces the set (the magic group included), `login_attributes` replaces the map.
+   */
+  async updateUser(id: number, change: { user_group_memberships?: { id: number }[]; login_attributes?: Record<string, string> }): Promise<MetabaseAccount> {
+    return (await this.call<MetabaseAccount>('PUT', `/api/user/${id}`, change)).body;
+  }
+
   /** PUT /api/permissions/graph: send only the changed groups and databases, with the revision read. 409 when stale. */
   async updatePermissionsGraph(change: {
     revision: number;
@@ -263,13 +319,15 @@ export class MetabaseAdminClient {
   }
 }
 
-/** Metabase's own words for a failure, short: a plain-text message or `{message}`. */
+/** Metabase's own words for a failure, short: a plain-text message, `{message}`, or a field's `{errors: {field: message}}` (api/checkp). */
 function describe(body: unknown): string {
+  const errors = body && typeof body === 'object' ? (body as { errors?: unknown }).errors : undefined;
+  const fieldMessage = errors && typeof errors === 'object' ? Object.values(errors).find((v): v is string => typeof v === 'string') : undefined;
   const message =
     typeof body === 'string'
       ? body
       : body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string'
         ? (body as { message: string }).message
-        : '';
+        : (fieldMessage ?? '');
   return message ? `: ${message.slice(0, 200)}` : '';
 }

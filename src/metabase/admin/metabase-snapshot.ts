@@ -89,6 +89,8 @@ export const SNAPSHOT_SETTINGS = [
   'jwt-group-mappings',
   'jwt-user-provisioning-enabled?',
   'use-tenants',
+  // :public, getter (boolean (email-smtp-host)) (src/metabase/channel/settings.clj): an account created without tenant_id is sent an invitation.
+  'email-configured?',
 ] as const;
 
 const emptySnapshot = (): MetabaseSnapshot => ({
