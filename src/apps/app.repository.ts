@@ -24,6 +24,12 @@ export class AppRepository {
     return fromModel(model);
   }
 
+  /** An app by id, or null. */
+  async findById(appId: string): Promise<App | null> {
+    const model = await this.prisma.app.findUnique({ where: { id: appId } });
+    return model ? fromModel(model) : null;
+  }
+
   /** Whether app_tenants scopes the app to the tenant (an all-tenants app has no rows there): the embed path's read, on the pool. */
   async isScopedTo(appId: string, tenantId: string): Promise<boolean> {
     const rows = await this.prisma.sql<AppScopeRow>('SELECT 1 FROM app_tenants WHERE app_id = $1 AND tenant_id = $2::uuid', [appId, tenantId], 'app-scope');

@@ -11,6 +11,7 @@ import { ApiError } from '../common/api-error.js';
 import { Transactions } from '../database/transactions.js';
 import { slugSchema } from '../tenants/tenant.dto.js';
 import { TenantsService } from '../tenants/tenants.service.js';
+import type { App } from './app.js';
 import { AppRepository } from './app.repository.js';
 
 export const createAppSchema = z.strictObject({
@@ -25,6 +26,8 @@ export type CreateAppInput = z.output<typeof createAppSchema>;
 export class AppsService {
   /** Whether an app may act for a tenant, per (app, tenant). */
   private readonly scope: EpochCache<string, boolean>;
+  /** Apps by id (for the principal a viewer acts through). */
+  private readonly byId: EpochCache<string, App | null>;
 
   constructor(
     private readonly apps: AppRepository,
@@ -35,6 +38,7 @@ export class AppsService {
     caches: Caches,
   ) {
     this.scope = caches.create('app-scopes');
+    this.byId = caches.create('apps-by-id');
   }
 
   /** Creates a host app scoped to some tenants (or all) and its first API key, shown once. */
@@ -50,6 +54,11 @@ export class AppsService {
       await this.audit.record(tx, { type: 'app.created', actor, data: { id, name: input.name, tenants: input.tenants, keyId: key.id } });
       return { id, name: input.name, tenants: input.tenants === '*' ? '*' : slugs, keyId: key.id, apiKey: key.apiKey };
     });
+  }
+
+  /** An app by id (cached), or null when there is none (deleted apps' viewers then act for nobody). */
+  async find(appId: string): Promise<App | null> {
+    return this.byId.getOrLoad(appId, () => this.apps.findById(appId));
   }
 
   /** Whether the calling app may act for the tenant. Non-app principals act for no tenant here. */

@@ -5,7 +5,7 @@ import { ApiError } from '../common/api-error.js';
 import { RateLimits } from '../rate-limits/rate-limits.service.js';
 import { ApiKeysService } from './api-keys.service.js';
 import type { Role } from './principal.js';
-import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator.js';
+import { PUBLIC_KEY, ROLES_KEY, VIEWER_KEY } from './roles.decorator.js';
 
 /** Authenticates `Authorization: Bearer <key>` (never a key in the URL) and checks the route's roles. */
 @Injectable()
@@ -19,6 +19,8 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    // Viewer routes authenticate the browser's viewer (cookie or OIDC token) in their own guard, which runs next.
+    if (this.reflector.getAllAndOverride<boolean>(VIEWER_KEY, targets)) return true;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();

@@ -9,6 +9,11 @@ export interface Principal {
   appId: string | null;
   /** For role 'app': scoped to every tenant ("*"). */
   allTenants: boolean;
+  /**
+   * Set when an app's end user calls from the browser (the provider endpoints): refusals then carry
+   * the decision's mode and rule, not its reasons, which are written for the app's backend.
+   */
+  viewer?: true;
 }
 
 /** The audit actor string of a principal. */

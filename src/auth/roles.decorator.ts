@@ -4,6 +4,8 @@ import type { Role } from './principal.js';
 
 export const ROLES_KEY = 'embedgate:roles';
 export const PUBLIC_KEY = 'embedgate:public';
+/** A viewer route (src/sdk/viewer-route.decorator.ts): authenticated by its own ViewerGuard, not by an API key. */
+export const VIEWER_KEY = 'embedgate:viewer';
 
 /**
  * The roles that may call a route. Every route needs @Roles or @Public: the guard fails closed.

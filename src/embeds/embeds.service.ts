@@ -8,16 +8,18 @@ import type { Tenant } from '../tenants/tenant.js';
 import { ssoReturnPath, type EmbedTarget } from '../metabase/metabase-tokens.js';
 import { MetabaseSafety } from '../metabase/metabase-safety.service.js';
 import { MetabaseTokens } from '../metabase/metabase-tokens.service.js';
-import { decideEmbed, publicDecision, type Decision, type IsolationState, type SeatAvailability } from '../policy/decide-embed.js';
+import { decideEmbed, publicDecision, viewerDecision, type Decision, type IsolationState, type SeatAvailability } from '../policy/decide-embed.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { SeatLedger, type HeldSeat } from '../seats/seat-ledger.service.js';
 import { emailDomainAllowed } from '../sso/sso-email.js';
 import { SsoService, type SsoUser } from '../sso/sso.service.js';
 import { TenantsService } from '../tenants/tenants.service.js';
+import { ATTR, inSpan, SPAN } from '../tracing/spans.js';
+import { UsageRollup } from '../usage/usage-rollup.service.js';
 import type { EmbedRequest, SsoJwtRequest } from './embed-request.dto.js';
 
-type Purpose = 'embed' | 'sso-identity';
+type Purpose = 'embed' | 'sso-identity' | 'guest-token';
 
 interface Subject {
   tenant: Tenant | null;
@@ -33,8 +35,11 @@ interface Resolved {
   seat?: { held: HeldSeat; isNew: boolean };
 }
 
-const denied = (decision: Decision) => {
+const denied = (decision: Decision, principal: Principal) => {
   const denial = decision.denial ?? { status: 403, code: 'denied' };
+  if (principal.viewer) {
+    return new ApiError(denial.status, denial.code, `refused by rule ${decision.rule}`, { decision: viewerDecision(decision) });
+  }
   return new ApiError(denial.status, denial.code, decision.reasons.join('; '), { decision: publicDecision(decision) });
 };
 
@@ -54,6 +59,7 @@ export class EmbedsService {
     private readonly tokens: MetabaseTokens,
     private readonly metrics: MetricsService,
     private readonly safety: MetabaseSafety,
+    private readonly usage: UsageRollup,
   ) {}
 
   /** The decision alone: no token, no seat change. */
@@ -76,7 +82,7 @@ export class EmbedsService {
         launch = await this.sso.createLaunch(subject.tenant, user, ssoReturnPath(targetOf(subject.resource)));
       }
     });
-    if (!resource) throw denied(decision);
+    if (!resource) throw denied(decision, principal);
     const target = targetOf(resource);
 
     if (decision.mode === 'guest') {
@@ -103,6 +109,26 @@ export class EmbedsService {
   }
 
   /**
+   * GET /v1/sdk/sso (Metabase's SDK and embed.js call it with the viewer's cookie or OIDC token):
+   * `{jwt}` through the same policy and seat ledger, with the SDK's longer token lifetime.
+   */
+  async sdkSso(principal: Principal, request: SsoJwtRequest) {
+    const { tenant } = await this.resolve(principal, request, null, 'sso-identity');
+    return { jwt: this.tokens.sdkSsoToken(this.sso.identityFor(tenant, this.ssoUser(request))).token };
+  }
+
+  /**
+   * POST /v1/sdk/guest (embed.js's guest provider): `{jwt}`, a guest token of a registered,
+   * guest-embeddable resource named by its Metabase id, locked to the viewer's own tenant. No seat.
+   */
+  async sdkGuest(principal: Principal, request: SsoJwtRequest, item: EmbedTarget) {
+    const registered = await this.resources.findForMetabaseItem(item.type, item.metabaseId);
+    const { tenant, resource } = await this.resolve(principal, request, registered?.key ?? null, 'guest-token');
+    if (!resource) throw new Error('a guest decision without a resource');
+    return { jwt: this.tokens.guestToken({ target: targetOf(resource), tenantParam: resource.tenantParam!, customerId: tenant.customerId! }).token };
+  }
+
+  /**
    * Decides once and, for an SSO decision, takes (or reuses) the seat; throws on denial.
    * `beforeSeat` runs before the ledger is asked: whatever can fail there (a write) fails with no
    * seat taken, so no user ever holds a seat without a token. Only when an admin changed the tenant
@@ -125,7 +151,7 @@ export class EmbedsService {
         await beforeSeat({ ...subject, tenant });
         prepared = true;
       }
-      const result = await this.sso.acquireSeat(tenant, { id: request.user.id, email: request.user.email! }, actorOf(principal));
+      const result = await this.sso.acquireSeat(tenant, { id: request.user.id, email: request.user.email!, role: request.user.role }, actorOf(principal));
       if (result.outcome === 'tenant-changed') {
         if (attempt > 0) throw new ApiError(409, 'conflict', 'the tenant is being changed; retry');
         subject = await this.load(principal, request.tenant, resourceKey, true);
@@ -135,9 +161,11 @@ export class EmbedsService {
       if (result.outcome === 'allocated' || result.outcome === 'held') seat = { held: result.seat, isNew: result.outcome === 'allocated' };
       decision = result.outcome === 'allocated' ? decision : (decision.bySeat?.[result.outcome] ?? decision);
     }
+    // The usage roll-up counts the decision in memory (flushed off the request path); not for a tenant outside the app's scope.
+    this.usage.record(subject.inScope ? subject.tenant?.id : null, subject.resource?.key ?? '', decision.mode, request.user.id);
     if (decision.mode === 'deny' || !subject.tenant) {
       this.metrics.embedsDenied.inc({ rule: decision.rule });
-      throw denied(decision);
+      throw denied(decision, principal);
     }
     this.metrics.embedsIssued.inc({ mode: decision.mode, rule: decision.rule });
     return { tenant: subject.tenant, resource: subject.resource, decision, seat };
@@ -155,9 +183,18 @@ export class EmbedsService {
   /**
    * Decides with the tenant's isolation verdict and email domains; when that says SSO, asks Metabase
    * whether the email is safe to sign in (a lookup, so only then, and before any seat is taken) and,
-   * if it is not, decides again with the problem.
+   * if it is not, decides again with the problem. In a span, with the tenant and the rule that fired.
    */
-  private async decide(subject: Subject, email: string | undefined, seat: SeatAvailability, purpose: Purpose): Promise<Decision> {
+  private decide(subject: Subject, email: string | undefined, seat: SeatAvailability, purpose: Purpose): Promise<Decision> {
+    return inSpan(
+      SPAN.policyDecision,
+      { [ATTR.tenant]: subject.tenant?.slug, [ATTR.purpose]: purpose },
+      () => this.decideNow(subject, email, seat, purpose),
+      (decision) => ({ [ATTR.rule]: decision.rule, [ATTR.mode]: decision.mode }),
+    );
+  }
+
+  private async decideNow(subject: Subject, email: string | undefined, seat: SeatAvailability, purpose: Purpose): Promise<Decision> {
     const tenant = subject.tenant;
     const verdict = tenant ? this.safety.isolationVerdict(tenant) : null;
     const isolation: IsolationState = !verdict || !verdict.enforced ? 'not-enforced' : verdict.proven ? 'proven' : 'unverified';

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import { Roles } from '../auth/roles.decorator.js';
@@ -21,6 +21,8 @@ export class SdkSsoController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'An SSO token for Metabase’s embedding SDK ({jwt}); 403 with the decision when the user is not routed to SSO' })
   @ApiBodyFrom(ssoJwtRequestSchema)
+  @ApiResponse({ status: 200, description: '{jwt}' })
+  @ApiResponse({ status: 403, description: 'not routed to SSO: {error, decision}' })
   ssoJwt(@Body(validBody(ssoJwtRequestSchema)) body: SsoJwtRequest, @CurrentPrincipal() principal: Principal) {
     return this.embeds.ssoJwt(principal, body);
   }

@@ -43,7 +43,14 @@ export interface MintedToken {
 }
 
 export const MAX_GUEST_TTL_SECONDS = 600;
+/** The longest lifetime of an SSO token used at once (embeds, launch links, POST /v1/sso/jwt). */
 export const MAX_SSO_TTL_SECONDS = 180;
+/**
+ * The longest lifetime of an SSO token on the SDK's provider: the SDK keeps its Metabase session
+ * until exp, also after its viewer session ended, so this bounds how long that outlives a revocation.
+ * Metabase itself bounds only iat's age (180 s), not exp - iat.
+ */
+export const MAX_SDK_SSO_TTL_SECONDS = 3_600;
 
 export class GuestTokenMinter {
   private readonly sign: (claims: Record<string, unknown>) => string;
@@ -88,9 +95,10 @@ export class SsoTokenMinter {
     this.sign = signerOf(secret, true);
   }
 
-  mint(identity: SsoIdentity, now: Date, ttlSeconds: number): MintedToken {
-    // Metabase rejects an SSO token whose iat is more than 180 s old, and applies no leeway to exp.
-    const ttl = Math.min(ttlSeconds, MAX_SSO_TTL_SECONDS);
+  mint(identity: SsoIdentity, now: Date, ttlSeconds: number, maxTtlSeconds = MAX_SSO_TTL_SECONDS): MintedToken {
+    // Metabase rejects an SSO token whose iat is more than 180 s old and applies no leeway to exp; it
+    // does not bound exp - iat (the SDK keeps its session until exp).
+    const ttl = Math.min(ttlSeconds, maxTtlSeconds);
     const iat = seconds(now);
     const claims: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(identity.attributes)) {

@@ -20,7 +20,8 @@ export type RuleName =
   | 'sso-not-granted' // an SSO identity (SDK flow) was asked for, but the user would get a guest embed
   | 'isolation-unverified' // an external tenant's Metabase groups are not proven isolated: no SSO, falls back like exhausted seats
   | 'email-domain-not-allowed' // the user's email is outside the tenant's email domains: no SSO
-  | 'identity-unsafe'; // Metabase would sign this email in as someone else (a superuser, another tenant's user, ...)
+  | 'identity-unsafe' // Metabase would sign this email in as someone else (a superuser, another tenant's user, ...)
+  | 'guest-requested'; // embed.js asked for a guest token (GET-less guest provider): view-only, no seat, whatever the tier
 
 export interface PolicyTenant {
   slug: string;
@@ -49,9 +50,11 @@ export type SeatAvailability = 'held' | 'available' | 'budget-exhausted' | 'cap-
 export interface EmbedPolicyInput {
   /**
    * 'embed' (default): an embed of a resource. 'sso-identity': an SSO identity alone, for Metabase's
-   * embedding SDK (POST /v1/sso/jwt): no resource, and only an SSO decision is of use.
+   * embedding SDK (POST /v1/sso/jwt, GET /v1/sdk/sso): no resource, and only an SSO decision is of use.
+   * 'guest-token': a guest token of the resource for embed.js's guest provider (POST /v1/sdk/guest):
+   * only a guest decision is of use, and it needs no seat whatever the tenant's tier.
    */
-  purpose?: 'embed' | 'sso-identity';
+  purpose?: 'embed' | 'sso-identity' | 'guest-token';
   /** null: no tenant with that slug. */
   tenant: PolicyTenant | null;
   /** Whether the calling app may act for this tenant. */
@@ -122,6 +125,10 @@ function decideFor(input: EmbedPolicyInput): Decision {
   // Rule 2.
   if (!resource && !identityOnly) {
     return deny('resource-not-found', { status: 404, code: 'resource_not_found' }, ['the resource is not registered']);
+  }
+  // A guest token is view-only and locked to the tenant's own customerId: safe for any tier, no seat.
+  if (input.purpose === 'guest-token') {
+    return guestOrDeny(tenant, resource!, 'guest-requested', [`a view-only guest token of '${resource!.key}' for tenant '${tenant.slug}' was asked for`]);
   }
 
   if (tenant.tier === 'drill') {
@@ -201,4 +208,9 @@ function guestOrDeny(tenant: PolicyTenant, resource: PolicyResource, rule: RuleN
 /** The decision as the API shows it. */
 export function publicDecision(decision: Decision) {
   return { mode: decision.mode, rule: decision.rule, reasons: decision.reasons };
+}
+
+/** What a viewer's browser is told of a refusal: the mode and the rule; the reasons (Metabase's setup, other users) stay server-side. */
+export function viewerDecision(decision: Decision) {
+  return { mode: decision.mode, rule: decision.rule };
 }

@@ -51,6 +51,12 @@ export class ResourceRepository {
     return row ? fromRow(row) : null;
   }
 
+  /** The resources registered for one Metabase item (by the id they were registered with), in key order. */
+  async findByMetabaseItem(type: ResourceType, metabaseId: string): Promise<Resource[]> {
+    const models = await this.prisma.resource.findMany({ where: { type, metabaseId }, orderBy: { key: 'asc' } });
+    return models.map(fromModel);
+  }
+
   /** Inserts a resource; a taken key fails with the database's unique violation. */
   async create(resource: NewResource, tx?: Tx): Promise<Resource> {
     const model = await clientOf(this.prisma, tx).resource.create({

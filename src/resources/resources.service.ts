@@ -8,7 +8,7 @@ import { ApiError } from '../common/api-error.js';
 import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { isUniqueViolation } from '../database/database-errors.js';
 import { Transactions } from '../database/transactions.js';
-import type { Resource } from './resource.js';
+import type { Resource, ResourceType } from './resource.js';
 import { ResourceRepository } from './resource.repository.js';
 
 export const RESOURCE_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -93,6 +93,20 @@ export class ResourcesService {
   async list(limit: number, cursor?: string): Promise<Page<ResourceView>> {
     const rows = await this.resources.listByKey(limit + 1, decodeCursor(cursor));
     return toPage(rows, limit, (row) => row.key, resourceView);
+  }
+
+  /**
+   * The resource embed.js's guest provider names by Metabase id (numeric or entity id, as registered).
+   * Several keys may register one item: those that are guest-embeddable must agree on the tenant
+   * parameter, or the item is ambiguous (fail closed: which filter would be locked is unknown).
+   */
+  async findForMetabaseItem(type: ResourceType, metabaseId: string): Promise<Resource | null> {
+    const rows = await this.resources.findByMetabaseItem(type, metabaseId);
+    const guest = rows.filter((row) => row.guest && row.tenantParam);
+    if (new Set(guest.map((row) => row.tenantParam)).size > 1) {
+      throw new ApiError(409, 'resource_ambiguous', `${type} ${metabaseId} is registered under several keys with different tenant parameters`);
+    }
+    return guest[0] ?? rows[0] ?? null;
   }
 
   /** A resource by key for the embed path (cached). */

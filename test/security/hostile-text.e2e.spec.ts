@@ -1,4 +1,5 @@
 import { routeTableOf } from '../../src/app.factory.js';
+import { loggableUrl } from '../../src/logging/logger.js';
 import { Api, seed, startService, type RunningService } from '../support/service.js';
 
 /**
@@ -20,6 +21,7 @@ type Schema = {
   allOf?: Schema[];
   enum?: unknown[];
   minimum?: number;
+  exclusiveMinimum?: boolean | number;
   minItems?: number;
   const?: unknown;
   default?: unknown;
@@ -67,7 +69,7 @@ function sample(schema: Schema): unknown {
   const first = variants(schema)[0];
   if (first && !schema.type) return sample(first);
   if (accepts(schema, 'string')) return 'a';
-  if (accepts(schema, 'integer') || accepts(schema, 'number')) return schema.minimum ?? 1;
+  if (accepts(schema, 'integer') || accepts(schema, 'number')) return schema.minimum === undefined ? 1 : schema.minimum + (schema.exclusiveMinimum ? 1 : 0);
   if (accepts(schema, 'boolean')) return false;
   if (accepts(schema, 'array')) return [];
   return {};
@@ -116,7 +118,7 @@ async function tableCounts(): Promise<Record<string, number>> {
 
 const keyFor = (operation: Operation): Api => {
   const roles = operation['x-roles'] ?? [];
-  const role = ['admin', 'app', 'finance'].find((r) => roles.includes(r));
+  const role = ['admin', 'app', 'finance', 'viewer'].find((r) => roles.includes(r));
   return role ? keys[role] : service.anonymous;
 };
 
@@ -138,6 +140,8 @@ beforeAll(async () => {
   keys.admin = service.admin;
   keys.app = apps.globex;
   keys.finance = service.admin.as(await service.createKey('finance'));
+  // The provider endpoints' callers: a browser with a viewer session's cookie.
+  keys.viewer = (await apps.globex.viewer('globex', { id: 'viewer-1', email: 'viewer-1@globex.example' })).api;
   document = (await service.anonymous.get('/docs/json')).body;
   countsBefore = await tableCounts();
   licenseBefore = await service.db.query('SELECT * FROM license');
@@ -189,7 +193,13 @@ it('hostile text in every query parameter: 400 naming the parameter', async () =
   for (const { path, method, operation } of operations()) {
     for (const parameter of (operation.parameters ?? []).filter((p) => p.in === 'query')) {
       for (const [name, value] of HOSTILE_IN_URL) {
-        const answer = await keyFor(operation).request(method, `${fillPath(path)}?${parameter.name}=${encodeForUrl(value)}`);
+        // A route with a body gets a well-shaped one: the query is what is under test.
+        const schema = operation.requestBody?.content?.['application/json']?.schema;
+        const answer = await keyFor(operation).request(
+          method,
+          `${fillPath(path)}?${parameter.name}=${encodeForUrl(value)}`,
+          schema ? sample(schema) : undefined,
+        );
         expectRefused(answer, parameter.name, `${method} ${path}?${parameter.name} with ${name}`);
         tried++;
       }
@@ -228,4 +238,20 @@ it('an over-long or non-UTF-8 percent-encoding in a query value: 4xx in shape', 
 it('nothing was written: every table’s row count and the license are as before', async () => {
   expect(await tableCounts()).toEqual(countsBefore);
   expect(await service.db.query('SELECT * FROM license')).toEqual(licenseBefore);
+});
+
+it('every public /v1 route with a path parameter (a one-time credential) keeps it out of the logs', () => {
+  const isPublic = (route: { method: string; url: string }) => {
+    const operation = document.paths[route.url.replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()];
+    return !operation || (operation['x-roles'] ?? []).includes('public');
+  };
+  const routes = routeTableOf(service.app).filter(
+    (route) => route.url.startsWith('/v1/') && route.url.includes(':') && route.method !== 'HEAD' && isPublic(route),
+  );
+  expect(routes.length).toBeGreaterThanOrEqual(2);
+  const secret = 'S3cretS3cretS3cretS3cretS3cretS3cretS3cret';
+  for (const route of routes) {
+    const url = `${route.url.replace(/:(\w+)/g, secret)}?returnTo=${secret}`;
+    expect([route.url, loggableUrl(url)]).toEqual([route.url, expect.not.stringContaining(secret)]);
+  }
 });

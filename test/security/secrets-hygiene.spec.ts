@@ -29,6 +29,7 @@ describe('the log scan', () => {
 describe('what the service logs of a request URL', () => {
   it.each([
     ['/v1/launch/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde', '/v1/launch/[redacted]'],
+    ['/v1/viewer-sessions/exchange/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde?returnTo=https://x', '/v1/viewer-sessions/exchange/[redacted]?returnTo=*'],
     ['/v1/license?api_key=egk_x_y&limit=5', '/v1/license?api_key=*&limit=*'],
     ['/v1/tenants/acme', '/v1/tenants/acme'],
   ])('%s is logged as %s', (url, logged) => {

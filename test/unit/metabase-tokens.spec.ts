@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { GuestTokenMinter, SsoTokenMinter, guestEmbedUrl, ssoLoginUrl, ssoReturnPath } from '../../src/metabase/metabase-tokens.js';
+import { GuestTokenMinter, MAX_SDK_SSO_TTL_SECONDS, SsoTokenMinter, guestEmbedUrl, ssoLoginUrl, ssoReturnPath } from '../../src/metabase/metabase-tokens.js';
 import { TokenRejected, verifyGuestToken, verifySsoToken } from '../support/metabase-verifier.js';
 
 const GUEST_SECRET = 'f'.repeat(64);
@@ -97,15 +97,19 @@ describe('SsoTokenMinter', () => {
     expect(claims.email).toBe('ana@acme.example');
   });
 
-  it('caps exp - iat at 180 s and gives every token its own jti', async () => {
+  it('caps exp - iat at 180 s for tokens used at once, at an hour for the SDK’s, and gives every token its own jti', async () => {
     const a = verifySsoToken(minter.mint(identity, NOW, 3600).token, SSO_SECRET, NOW);
-    const b = verifySsoToken(minter.mint(identity, NOW, 3600).token, SSO_SECRET, NOW);
+    const b = verifySsoToken(minter.mint(identity, NOW, 600, MAX_SDK_SSO_TTL_SECONDS).token, SSO_SECRET, NOW);
+    const c = verifySsoToken(minter.mint(identity, NOW, 86_400, MAX_SDK_SSO_TTL_SECONDS).token, SSO_SECRET, NOW);
     expect(a.exp - a.iat).toBe(180);
+    expect(b.exp - b.iat).toBe(600);
+    expect(c.exp - c.iat).toBe(3600);
     expect(a.jti).not.toBe(b.jti);
   });
 
-  it('is refused by Metabase once older than 180 s', async () => {
-    const { token } = minter.mint(identity, NOW, 180);
+  it('is refused by Metabase once its iat is older than 180 s, however far its exp (Metabase bounds only the age of iat)', async () => {
+    const { token } = minter.mint(identity, NOW, 600, MAX_SDK_SSO_TTL_SECONDS);
+    expect(verifySsoToken(token, SSO_SECRET, new Date(NOW.getTime() + 180_000)).exp).toBe(Math.floor(NOW.getTime() / 1000) + 600);
     expect(() => verifySsoToken(token, SSO_SECRET, new Date(NOW.getTime() + 181_000))).toThrow(/max-age|expired/);
   });
 });
