@@ -18,7 +18,15 @@ export function layout(page: Page): string {
     ['tenants', '/console/tenants', 'Tenants'],
     ['license', '/console/license', 'License'],
     ['reports', '/console/reports/seat-usage', 'Seat usage'],
+    ...(page.staff.roles.some((r) => r === 'admin' || r === 'finance')
+      ? [
+          ['billing', '/console/reports/billing', 'Billing'],
+          ['usage', '/console/reports/usage', 'Usage'],
+          ['forecast', '/console/reports/forecast', 'Forecast'],
+        ]
+      : []),
     ...(page.staff.roles.some((r) => r === 'admin' || r === 'finance') ? [['metabase', '/console/metabase', 'Metabase']] : []),
+    ...(page.staff.roles.includes('admin') ? [['webhooks', '/console/webhooks', 'Webhooks']] : []),
     ...(page.staff.roles.includes('admin') ? [['audit', '/console/audit', 'Audit']] : []),
   ];
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${page.title} · embedgate</title>

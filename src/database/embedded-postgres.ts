@@ -1,10 +1,20 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 export interface EmbeddedPostgres {
   url: string;
   stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Where the database lives on disk (kept across restarts); unset: in memory, lost at exit. */
+  dataDir?: string;
+  /** With dataDir: a file holding this process's pid while it has the database open. */
+  lockFile?: string;
+  host?: string;
 }
 
 /** A free TCP port on the host (the OS picks it). */
@@ -19,20 +29,70 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
 /**
- * An in-memory Postgres (PGlite, Postgres compiled to WASM) served over the wire protocol on
- * loopback, for the zero-setup demo. It serves one session at a time: not for load or concurrency.
+ * Takes the lock file for this process: PGlite is one Postgres backend with no lock of its own, and
+ * two processes writing one data directory would corrupt it. A lock left by a process that is gone is
+ * taken over.
  */
-export async function startEmbeddedPostgres(host = '127.0.0.1'): Promise<EmbeddedPostgres> {
-  const db = await PGlite.create();
-  const port = await freePort(host);
-  const server = new PGLiteSocketServer({ db, host, port, maxConnections: 1 });
-  await server.start();
-  return {
-    url: `postgresql://postgres@${host}:${port}/postgres?sslmode=disable`,
-    async stop() {
-      await server.stop();
-      await db.close();
-    },
-  };
+function lockDataDir(lockFile: string): () => void {
+  mkdirSync(dirname(lockFile), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(lockFile, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
+        throw new Error(`the demo database is in use by another embedgate (pid ${holder}): stop it, or set EMBEDGATE_DEMO_DIR to another directory`, {
+          cause: error,
+        });
+      }
+      rmSync(lockFile, { force: true });
+    }
+  }
+  throw new Error(`could not take the demo database lock ${lockFile}`);
+}
+
+/**
+ * Postgres compiled to WASM (PGlite) served over the wire protocol on loopback, for the zero-setup
+ * demo: on disk in `dataDir` (kept across restarts; Postgres recovers it after a crash), or in memory.
+ * It serves one session at a time: not for load or concurrency.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+  const host = options.host ?? '127.0.0.1';
+  const unlock = options.dataDir && options.lockFile ? lockDataDir(options.lockFile) : () => undefined;
+  try {
+    if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+    const db = await PGlite.create(options.dataDir);
+    const port = await freePort(host);
+    const server = new PGLiteSocketServer({ db, host, port, maxConnections: 1 });
+    await server.start();
+    return {
+      url: `postgresql://postgres@${host}:${port}/postgres?sslmode=disable`,
+      async stop() {
+        try {
+          await server.stop();
+          await db.close();
+        } finally {
+          unlock();
+        }
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
 }

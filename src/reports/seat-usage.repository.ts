@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
+import type { SeatHistoryEvent } from './billing-rule.js';
 
 /** The seats held (by a tenant, or by the whole license) right before a range starts. */
 export interface HeldAtStart {
@@ -23,6 +24,9 @@ export interface DailySeatHistory {
 
 type HeldRow = { key: string; held: number };
 type DailyRow = { key: string; day: string; max_after: number; allocations: number; end_held: number };
+
+type EventRow = { tenant: string; held: number; at: Date };
+const toEvent = (row: EventRow): SeatHistoryEvent => ({ at: row.at.getTime(), tenant: row.tenant, tenantHeldAfter: row.held });
 
 const toHeld = (row: HeldRow): HeldAtStart => ({ key: row.key, held: row.held });
 const toDaily = (row: DailyRow): DailySeatHistory => ({
@@ -76,6 +80,14 @@ export class SeatUsageRepository {
              (array_agg(seats_held_after ORDER BY at DESC, id DESC))[1] AS end_held
       FROM seat_events WHERE at >= ${from} AND at < ${end} GROUP BY 1, 2`;
     return rows.map(toDaily);
+  }
+
+  /** Every seat event in [from, end), in the ledger's order (time, then id): the billing report's history. */
+  async seatEvents(from: Date, end: Date): Promise<SeatHistoryEvent[]> {
+    const rows = await this.prisma.$queryRaw<EventRow[]>`
+      SELECT tenant_id::text AS tenant, tenant_held_after AS held, at
+      FROM seat_events WHERE at >= ${from} AND at < ${end} ORDER BY at, id`;
+    return rows.map(toEvent);
   }
 
   /** Every tenant's slug by id (the history keeps ids; the report shows slugs). */
