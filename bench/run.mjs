@@ -1,8 +1,14 @@
 // npm run bench: embedgate against a bare Fastify server (the floor) on this machine, with autocannon.
 // Starts both, seeds a dataset on the real Postgres (BENCH_DATABASE_URL, default the local server),
 // measures each scenario for a fixed duration with the same connections, prints a table and writes
-// bench/results/latest.json.
+// bench/results/latest.json. Two kinds of rows: at saturation (autocannon, closed loop: as fast as the
+// service answers) and at a steady rate (an open loop here: requests sent on a fixed schedule whatever
+// the answers, latency counted from when each was due, as an operator sizes by). Last, the same steady
+// mix and the guest saturation row again on an instance with tracing on (spans exported to a sink here;
+// BENCH_TRACE_RATIO, 1 by default, is the share of requests traced).
 import { spawn, execFileSync } from 'node:child_process';
+import http from 'node:http';
+import os from 'node:os';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -109,7 +115,102 @@ async function run(name, options, metricsOf) {
   return row;
 }
 
+const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+const round2 = (n) => Math.round(n * 100) / 100;
+
+/**
+ * One steady-rate row: `rate` requests/s for DURATION seconds, sent on schedule (the i-th is due at
+ * start + i/rate) over keep-alive connections, whatever the answers; a request's latency runs from when
+ * it was due to its last byte, so a service that falls behind is charged for the wait (no coordinated
+ * omission). `pick()` returns the request: {path, body, kind}.
+ */
+async function steady(name, base, rate, pick, headers) {
+  if (ONLY && !ONLY.some((word) => name.includes(word))) return null;
+  const { hostname, port } = new URL(base);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const latencies = [];
+  const byKind = {};
+  let errors = 0;
+  let sent = 0;
+  const inFlight = new Set();
+  const send = (request, dueAt) => {
+    const body = JSON.stringify(request.body);
+    const done = new Promise((resolve) => {
+      const req = http.request(
+        { hostname, port, path: request.path, method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const ms = performance.now() - dueAt;
+            latencies.push(ms);
+            (byKind[request.kind] ??= []).push(ms);
+            if (res.statusCode < 200 || res.statusCode >= 300) errors++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        latencies.push(performance.now() - dueAt);
+        resolve();
+      });
+      req.end(body);
+    });
+    inFlight.add(done);
+    void done.then(() => inFlight.delete(done));
+  };
+  const start = performance.now();
+  const total = rate * DURATION;
+  await new Promise((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+      for (; sent < due; sent++) send(pick(), start + (sent * 1000) / rate);
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const kinds = Object.fromEntries(
+    Object.entries(byKind).map(([kind, values]) => {
+      values.sort((a, b) => a - b);
+      return [kind, { requests: values.length, p50: round2(percentile(values, 50)), p99: round2(percentile(values, 99)) }];
+    }),
+  );
+  return {
+    scenario: name,
+    steady: true,
+    rate,
+    requests: latencies.length,
+    rps: Math.round(latencies.length / elapsed),
+    p50: round2(percentile(latencies, 50)),
+    p99: round2(percentile(latencies, 99)),
+    max: round2(latencies.at(-1)),
+    errors,
+    errorShare: latencies.length ? errors / latencies.length : 0,
+    kinds,
+  };
+}
+
+/** An OTLP/HTTP receiver that counts what it gets and keeps nothing: where the traced instance sends its spans. */
+async function startSpanSink() {
+  const sink = { requests: 0, bytes: 0 };
+  const server = http.createServer((req, res) => {
+    req.on('data', (chunk) => (sink.bytes += chunk.length));
+    req.on('end', () => {
+      sink.requests++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { sink, url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
 async function main() {
+  const loadAtStart = os.loadavg().map(round2);
   // The floor: a bare Fastify server answering a small JSON body, in its own process; and, for
   // reference, an empty NestJS route (the framework embedgate is built on).
   const floorUrl = `http://127.0.0.1:${await startHelper('floor.mjs')}`;
@@ -251,8 +352,88 @@ async function main() {
       ],
     }),
   );
+
+  // Steady rates: the mix an installation sees (80 % guest, 19 % returning SSO, 1 % new SSO), and new
+  // SSO seats alone. Each new user is new to the whole run.
+  let nextNew = 0;
+  const mixRequest = () => {
+    const roll = Math.random();
+    if (roll < 0.8)
+      return {
+        path: '/v1/embeds',
+        kind: 'guest',
+        body: { tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() },
+      };
+    if (roll < 0.99) {
+      const i = Math.floor(Math.random() * RETURNING_SEATS);
+      return {
+        path: '/v1/embeds',
+        kind: 'returning SSO',
+        body: { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`ret-${i}`), resource: resource(), options: { launch: 'direct' } },
+      };
+    }
+    const i = nextNew++;
+    return {
+      path: '/v1/embeds',
+      kind: 'new SSO',
+      body: { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`steady-${i}`), resource: resource(), options: { launch: 'direct' } },
+    };
+  };
+  const newSeatRequest = () => {
+    const i = nextNew++;
+    return {
+      path: '/v1/embeds',
+      kind: 'new SSO',
+      body: { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`steady-${i}`), resource: resource(), options: { launch: 'direct' } },
+    };
+  };
+  results.push(await steady('steady: mix at 500/s', base, 500, mixRequest, headers));
+  results.push(await steady('steady: mix at 1000/s', base, 1000, mixRequest, headers));
+  const seatsBeforeSteady = Number((await sql(url, 'SELECT seats_held FROM license'))[0].seats_held);
+  results.push(await steady('steady: new SSO seats at 1000/s', base, 1000, newSeatRequest, headers));
+  const seatsAfterSteady = Number((await sql(url, 'SELECT seats_held FROM license'))[0].seats_held);
+  const [{ over_budget: overBudget }] = await sql(
+    url,
+    `SELECT count(*)::int AS over_budget FROM seat_events WHERE kind = 'allocated' AND seats_held_after > seat_budget`,
+  );
+
   const rss = rssMb(service.child.pid);
   const metrics = await (await fetch(`${base}/metrics`)).text().catch(() => '');
+  service.child.kill('SIGTERM');
+  await new Promise((r) => service.child.once('exit', r));
+
+  // Tracing on, every request sampled unless BENCH_TRACE_RATIO says otherwise (1: the costliest
+  // setting), spans exported to a sink in this process.
+  const traceRatio = process.env.BENCH_TRACE_RATIO ?? '1';
+  const traced = [`steady: mix at 1000/s, traced ${traceRatio}`, `guest embeds, traced ${traceRatio}`];
+  let spanSink;
+  if (!ONLY || traced.some((name) => ONLY.some((word) => name.includes(word)))) {
+    spanSink = await startSpanSink();
+    const tracedService = await startEmbedgate({
+      ...env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: spanSink.url,
+      OTEL_TRACES_SAMPLER_ARG: traceRatio,
+      REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
+    });
+    const tracedBase = `http://127.0.0.1:${tracedService.port}`;
+    const guestRequests = [
+      {
+        method: 'POST',
+        path: '/v1/embeds',
+        headers,
+        setupRequest: (req) => ({
+          ...req,
+          body: JSON.stringify({ tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() }),
+        }),
+      },
+    ];
+    await autocannon({ url: tracedBase, connections: 8, duration: 2, requests: guestRequests });
+    results.push(await steady(traced[0], tracedBase, 1000, mixRequest, headers));
+    results.push(await run(traced[1], { url: tracedBase, requests: guestRequests }));
+    tracedService.child.kill('SIGTERM');
+    await new Promise((r) => tracedService.child.once('exit', r));
+    await spanSink.close();
+  }
 
   const floorRps = results[0].rps;
   results.splice(0, results.length, ...results.filter(Boolean));
@@ -260,21 +441,32 @@ async function main() {
     'guest embeds': { ratio: 0.5, p99: 20 },
     'SSO embeds, returning users': { ratio: 0.35, p99: 30 },
     'first SSO embeds (new seats)': { rps: 1000 },
+    'steady: mix at 1000/s': { steadyP99: 10 },
+    'steady: new SSO seats at 1000/s': { steadyRate: 1000 },
   };
+  const verdict = (ok) => (ok ? 'met' : 'MISSED');
   const rows = results.map((r) => {
     const t = targets[r.scenario];
-    const ratio = r.rps / floorRps;
-    const met = !t ? '' : t.rps ? (r.rps >= t.rps ? 'met' : 'MISSED') : ratio >= t.ratio && r.p99 < t.p99 ? 'met' : 'MISSED';
-    return { ...r, ratioToFloor: Math.round(ratio * 100) / 100, target: t ? (t.rps ? `≥ ${t.rps}/s` : `≥ ${t.ratio}× floor, p99 < ${t.p99} ms`) : '', met };
+    const ratio = r.steady ? NaN : r.rps / floorRps;
+    let met = '';
+    let target = '';
+    if (t?.steadyP99) [target, met] = [`p99 < ${t.steadyP99} ms, no errors`, verdict(r.p99 < t.steadyP99 && r.errors === 0)];
+    else if (t?.steadyRate)
+      [target, met] = [`${t.steadyRate}/s held, no errors, none over budget`, verdict(r.rps >= t.steadyRate * 0.99 && r.errors === 0 && overBudget === 0)];
+    else if (t?.rps) [target, met] = [`≥ ${t.rps}/s`, verdict(r.rps >= t.rps)];
+    else if (t) [target, met] = [`≥ ${t.ratio}× floor, p99 < ${t.p99} ms`, verdict(ratio >= t.ratio && r.p99 < t.p99)];
+    return { ...r, ratioToFloor: r.steady ? null : Math.round(ratio * 100) / 100, target, met };
   });
   const summary = {
     at: new Date().toISOString(),
-    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    machine: { cpus: os.cpus().length, node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg().map(round2) },
     durationSeconds: DURATION,
     connections: CONNECTIONS,
     dataset: { tenants: TENANTS, drillTenants: DRILL_TENANTS, users: USERS, resources: RESOURCES, returningSeats: RETURNING_SEATS },
     results: rows,
     firstSsoSeats: { before: seatsBefore, after: Number(ledger.held), rows: ledger.rows, budget: ledger.budget, allocationsOverBudget: ledger.over_budget },
+    steadyNewSeats: { before: seatsBeforeSteady, after: seatsAfterSteady, allocationsOverBudgetInTheWholeRun: overBudget },
+    spanSink: spanSink?.sink,
     rssMb: Math.round(rss),
     rssTarget: 'under 300 MB',
     metricsEmbedsIssued: metrics.split('\n').filter((l) => l.startsWith('embedgate_embeds_issued_total')),
@@ -286,11 +478,26 @@ async function main() {
     ),
   };
   const pad = (s, n) => String(s).padEnd(n);
+  const errorsOf = (r) => (r.steady ? `${r.errors} (${round2(r.errorShare * 100)} %)` : r.errors);
   const table = [
-    `${pad('scenario', 30)}${pad('req/s', 9)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('× floor', 9)}${pad('errors', 8)}target`,
+    `${pad('scenario', 36)}${pad('req/s', 9)}${pad('p50 ms', 10)}${pad('p99 ms', 10)}${pad('× floor', 9)}${pad('errors', 12)}target`,
     ...rows.map(
-      (r) => `${pad(r.scenario, 30)}${pad(r.rps, 9)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.ratioToFloor, 9)}${pad(r.errors, 8)}${r.target} ${r.met}`,
+      (r) =>
+        `${pad(r.scenario, 36)}${pad(r.rps, 9)}${pad(r.p50, 10)}${pad(r.p99, 10)}${pad(r.ratioToFloor ?? '', 9)}${pad(errorsOf(r), 12)}${r.target} ${r.met}`,
     ),
+    `steady rows: an open loop at the rate named, latency from when each request was due; the mix is 80 % guest, 19 % returning SSO, 1 % new SSO; by kind: ${rows
+      .filter((r) => r.steady && Object.keys(r.kinds).length > 1)
+      .map(
+        (r) =>
+          `${r.scenario}: ${Object.entries(r.kinds)
+            .map(([kind, k]) => `${kind} p50 ${k.p50} p99 ${k.p99}`)
+            .join(', ')}`,
+      )
+      .join('; ')}`,
+    `steady new SSO seats: ${seatsBeforeSteady} → ${seatsAfterSteady} held; allocations over budget in the whole run: ${overBudget}${
+      spanSink ? `; tracing on: ${spanSink.sink.requests} exports, ${Math.round(spanSink.sink.bytes / 2 ** 20)} MiB of spans` : ''
+    }`,
+    `load average (1, 5, 15 min) at start ${loadAtStart.join(', ')}, at end ${os.loadavg().map(round2).join(', ')} on ${os.cpus().length} cores`,
     `/metrics cross-check (embeds issued by embedgate's count, against autocannon's 2xx): ${rows
       .filter((r) => r.crossCheck)
       .map((r) => `${r.scenario} ${r.crossCheck.metricsEmbedsIssued} vs ${r.crossCheck.autocannon2xx}${r.crossCheck.agrees ? '' : ' DISAGREE'}`)
@@ -300,8 +507,6 @@ async function main() {
   process.stdout.write(`${table}\n`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(summary, null, 2));
-  service.child.kill('SIGTERM');
-  await new Promise((r) => service.child.once('exit', r));
   await sql(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   for (const child of children) child.kill('SIGTERM');
 }

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type Logger } from 'pino';
+import { traceIdsOfActiveSpan, tracingStarted } from '../tracing/spans.js';
 import { StdoutLogDestination } from './stdout-log-destination.js';
 
 /**
@@ -8,12 +9,19 @@ import { StdoutLogDestination } from './stdout-log-destination.js';
  * are redacted should an object carrying them ever be logged.
  */
 /**
- * A request URL as it may be logged: one-time launch ids are secrets (whoever has one logs in), and
+ * A request URL as it may be logged: one-time launch ids and exchange codes are secrets (whoever has one logs in), and
  * query values may carry anything a caller put there (a misplaced key, an email), so both are masked.
  */
+/**
+ * Path segments that are credentials: one-time launch ids and viewer-session exchange codes (whoever
+ * has one signs in, or spends it). Every public route with a path parameter must be listed here: a
+ * test generated from the route table checks it (test/security/hostile-text.e2e.spec.ts).
+ */
+export const CREDENTIAL_PATHS = /^(\/v1\/(?:launch|viewer-sessions\/exchange))\/[^/?#]+/;
+
 export function loggableUrl(url: string): string {
   const [path, query] = url.split('?', 2);
-  const safePath = path.replace(/^\/v1\/launch\/[^/]+/, '/v1/launch/[redacted]');
+  const safePath = path.replace(CREDENTIAL_PATHS, '$1/[redacted]');
   if (query === undefined) return safePath;
   const names = query.split('&').map((pair) => `${pair.split('=')[0]}=*`);
   return `${safePath}?${names.join('&')}`;
@@ -29,6 +37,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream 
         err: pino.stdSerializers.err,
       },
       base: { service: 'embedgate' },
+      // With tracing on (started before the logger is made), every line written inside a span carries its traceId and spanId.
+      ...(tracingStarted() ? { mixin: traceIdsOfActiveSpan } : {}),
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', '*.authorization', '*.apiKey', '*.token', '*.jwt', '*.secret', '*.password'],

@@ -12,7 +12,14 @@ export interface PoolCounts {
   waiting: number;
 }
 
-/** What the Prometheus gauges read at each scrape: seat counts and caps, the license, and the connection pool. */
+export interface OutboxCounts {
+  pending: number;
+  failed: number;
+  /** Seconds since the oldest pending job was queued; 0 when none is pending. */
+  oldestPendingSeconds: number;
+}
+
+/** What the Prometheus gauges read at each scrape: seat counts and caps, the license, the deactivation outbox, and the connection pool. */
 @Injectable()
 export class MetricsRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -33,6 +40,21 @@ export class MetricsRepository {
   async licenseSeats(): Promise<{ budget: number; held: number }> {
     const license = await this.prisma.license.findUnique({ where: { id: 1 } });
     return { budget: license?.seatBudget ?? 0, held: license?.seatsHeld ?? 0 };
+  }
+
+  /** The Metabase deactivation outbox's backlog: pending and failed jobs, and the age of the oldest pending one. */
+  async outboxCounts(): Promise<OutboxCounts> {
+    const [row] = await this.prisma.$queryRaw<{ pending: number; failed: number; oldest: number }[]>`
+      SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+             count(*) FILTER (WHERE status = 'failed')::int AS failed,
+             coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'pending')), 0)::float8 AS oldest
+      FROM metabase_outbox WHERE status IN ('pending', 'failed')`;
+    return { pending: row?.pending ?? 0, failed: row?.failed ?? 0, oldestPendingSeconds: row?.oldest ?? 0 };
+  }
+
+  /** Resolves when Postgres answers a query; rejects otherwise. */
+  async ping(): Promise<void> {
+    await this.prisma.$queryRaw`SELECT 1`;
   }
 
   /** The Postgres pool's connections: open, idle, and requests waiting for one. */

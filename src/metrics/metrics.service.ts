@@ -53,14 +53,35 @@ export class MetricsService {
 
   constructor(database: MetricsRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'embedgate_' });
+    // The gauges below read Postgres at each scrape. When it does not answer, they are left empty and
+    // embedgate_database_up says 0: the scrape itself still succeeds, so the alert can tell a database
+    // outage from an instance that is down.
+    const fromDatabase = async (gauge: { reset(): void }, read: () => Promise<void>) => {
+      gauge.reset();
+      await read().catch(() => undefined);
+    };
+    new Gauge({
+      name: 'embedgate_database_up',
+      help: 'Whether Postgres answered a query during this scrape (1) or not (0)',
+      registers: [this.registry],
+      async collect() {
+        this.set(
+          await database.ping().then(
+            () => 1,
+            () => 0,
+          ),
+        );
+      },
+    });
     new Gauge({
       name: 'embedgate_seats_held',
       help: 'Seats held, by tenant (tenants holding none are left out)',
       labelNames: ['tenant'] as const,
       registers: [this.registry],
       async collect() {
-        this.reset();
-        for (const { tenant, value } of await database.seatsHeldByTenant()) this.set({ tenant }, value);
+        await fromDatabase(this, async () => {
+          for (const { tenant, value } of await database.seatsHeldByTenant()) this.set({ tenant }, value);
+        });
       },
     });
     new Gauge({
@@ -69,8 +90,9 @@ export class MetricsService {
       labelNames: ['tenant'] as const,
       registers: [this.registry],
       async collect() {
-        this.reset();
-        for (const { tenant, value } of await database.seatCapsByTenant()) this.set({ tenant }, value);
+        await fromDatabase(this, async () => {
+          for (const { tenant, value } of await database.seatCapsByTenant()) this.set({ tenant }, value);
+        });
       },
     });
     new Gauge({
@@ -79,9 +101,32 @@ export class MetricsService {
       labelNames: ['kind'] as const,
       registers: [this.registry],
       async collect() {
-        const license = await database.licenseSeats();
-        this.set({ kind: 'budget' }, license.budget);
-        this.set({ kind: 'held' }, license.held);
+        await fromDatabase(this, async () => {
+          const license = await database.licenseSeats();
+          this.set({ kind: 'budget' }, license.budget);
+          this.set({ kind: 'held' }, license.held);
+        });
+      },
+    });
+    new Gauge({
+      name: 'embedgate_outbox_jobs',
+      help: 'Metabase deactivation jobs waiting (pending) or given up (failed)',
+      labelNames: ['status'] as const,
+      registers: [this.registry],
+      async collect() {
+        await fromDatabase(this, async () => {
+          const outbox = await database.outboxCounts();
+          this.set({ status: 'pending' }, outbox.pending);
+          this.set({ status: 'failed' }, outbox.failed);
+        });
+      },
+    });
+    new Gauge({
+      name: 'embedgate_outbox_oldest_pending_seconds',
+      help: 'Age of the oldest pending Metabase deactivation job (0 when none is pending)',
+      registers: [this.registry],
+      async collect() {
+        await fromDatabase(this, async () => this.set((await database.outboxCounts()).oldestPendingSeconds));
       },
     });
     new Gauge({
