@@ -66,7 +66,7 @@ const boundaries = [
 ];
 
 export default defineConfig([
-  globalIgnores(['dist/', 'node_modules/', 'src/generated/', 'bench/results/', 'coverage/', 'test/artifacts/', '.embedgate/']),
+  globalIgnores(['dist/', 'clients/typescript/dist/', 'node_modules/', 'src/generated/', 'bench/results/', 'coverage/', 'test/artifacts/', '.embedgate/']),
   {
     files: ['**/*.{ts,js,mjs}'],
     extends: [js.configs.recommended, tseslint.configs.recommended],

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build >&2
 npx tsc -p tsconfig.json --noEmit
+# The typed client (clients/typescript) and the example host app, each under its own tsconfig: the tests run the
+# client from its sources, and the host app's browser test builds it.
+npx tsc -p clients/typescript/tsconfig.json --noEmit
+npx tsc -p examples/host-app/tsconfig.json
 # The lint (the layering's import boundaries included) and the formatting: a violation fails the run,
 # but the suites still run, so the closing line below stays the last one.
 lint_status=0

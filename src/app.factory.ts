@@ -23,6 +23,8 @@ import { MetricsService } from './metrics/metrics.service.js';
 /** Request bodies over this get 413. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The routes a browser calls with its cookies (CORS with credentials): the providers and the viewer-session exchange. */
+const CREDENTIALED_PATHS = /^\/v1\/(sdk\/|viewer-sessions\/exchange\/)/;
 /** Sent on every answer, including those made before any hook runs. */
 const BASE_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' };
 
@@ -116,11 +118,12 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   });
   // Before the hooks that do work (sessions): at shutdown, new requests get 503 shutting_down; admitted ones are counted.
   admitRequests(fastify);
+  // Cookies: the viewer session's (src/viewer-sessions) and, with SAML, the console's.
+  await app.register(cookie as never);
   if (config.saml) {
     // Console sessions: server-side (Postgres), HttpOnly, SameSite=Lax, Secure outside plain-http dev,
     // idle timeout by a rolling cookie, absolute timeout checked by StaffGuard; forms need CSRF tokens.
     const saml = config.saml;
-    await app.register(cookie as never);
     await app.register(formbody as never);
     await app.register(session as never, {
       secret: saml.sessionSecret,
@@ -132,13 +135,22 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     });
     await app.register(csrf as never, { sessionPlugin: '@fastify/session' });
   }
-  // CORS is off unless CORS_ORIGINS lists the origins allowed to call the API from a browser.
+  // CORS is off unless CORS_ORIGINS lists the origins allowed to call the API from a browser (the
+  // host pages). With credentials: Metabase's clients call the providers with `credentials: "include"`,
+  // so the answer names the page's origin (never *), allows credentials, and varies on Origin.
+  // Credentials only where a browser's cookie is the identity (the providers, the viewer-session
+  // exchange): a host page must never read another route with a cookie the browser happens to hold.
   if (config.corsOrigins?.length) {
-    app.enableCors({
+    const base = {
       origin: config.corsOrigins,
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-    });
+      maxAge: 600,
+    };
+    app.enableCors({
+      delegator: (request: { url?: string }, callback: (error: Error | null, options: object) => void) =>
+        callback(null, { ...base, credentials: CREDENTIALED_PATHS.test(request.url ?? '') }),
+    } as never);
   }
 
   const document = SwaggerModule.createDocument(

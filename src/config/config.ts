@@ -1,4 +1,5 @@
 import { envObject, envSchema, type Env } from './config.schema.js';
+import type { DemoSettings } from './demo-defaults.js';
 
 /** The validated configuration, read once at boot. Nothing outside src/config reads process.env. */
 export interface Config {
@@ -45,8 +46,19 @@ export interface Config {
   seatPrice?: { perDay: number; currency: string };
   /** Origins allowed by CORS; undefined means CORS is off. */
   corsOrigins?: string[];
+  /** Viewer sessions (src/viewer-sessions): the cookie's timeouts and SameSite (none when host pages are cross-site). */
+  viewerSessions: { idleMinutes: number; maxHours: number; sameSite: 'none' | 'lax' | 'strict' };
   initialSeatBudget: number;
+  /**
+   * Demo mode (src/demo): set by main.ts only when DATABASE_URL is unset, never by loadConfig, so no
+   * environment turns it on with a real database. Undefined in production.
+   */
+  demo?: DemoSettings;
   logLevel: Env['LOG_LEVEL'];
+  /** Who may read /metrics: on a port of its own (`port`) and/or with a bearer token; neither: open on the API's port. */
+  metrics: { port?: number; token?: string };
+  /** OpenTelemetry tracing; undefined (the default) means off, and no SDK is loaded. */
+  tracing?: { endpoint: string; serviceName: string; sampleRatio: number };
   migrateOnStart: boolean;
   metabase: {
     siteUrl: string;
@@ -54,16 +66,46 @@ export interface Config {
     jwtSharedSecret: string;
     guestTokenTtlSeconds: number;
     ssoTokenTtlSeconds: number;
+    /** The SSO token's lifetime on the SDK's provider endpoint (the SDK's session lasts until its exp). */
+    sdkSsoTokenTtlSeconds: number;
     /** The Metabase API (users, deactivation); undefined when no API key is configured: then it is off. */
     api?: { url: string; key: string; timeoutMs: number };
     /** How often the configuration check runs (with the API key); the isolation verdict goes stale after 3 intervals. */
     checkIntervalMinutes: number;
+    /**
+     * Who creates an SSO user's Metabase account: 'metabase' (its JWT login, provisioning on) or
+     * 'embedgate' (when the seat is first taken, through the API; Metabase's JWT provisioning off).
+     */
+    userProvisioning: 'metabase' | 'embedgate';
   };
   outbox: { intervalSeconds: number };
   /** Idle-seat reclamation on a schedule; intervalMinutes 0 means off. */
   reclaim: { intervalMinutes: number; idleDays: number };
   /** The purge of rows past their use (src/retention); intervalMinutes 0 means off. */
   retention: { intervalMinutes: number; days: number };
+  /**
+   * The embed usage roll-up (src/usage): flushed every flushSeconds (0: nothing is recorded), early
+   * when bufferLimit viewers are buffered; rows kept retentionDays.
+   */
+  usage: { flushSeconds: number; bufferLimit: number; retentionDays: number };
+  /** Snapshots of Metabase's active users for the billing report (with the API key); 0 means off. */
+  metabaseSnapshotIntervalMinutes: number;
+  /**
+   * Webhooks (src/webhooks): the delivery worker's poll interval, one attempt's timeout, the attempts
+   * before a delivery is dead-lettered, the backoff between them, and the targets a URL may name besides
+   * public https hosts (loopback over plain http for development; private networks).
+   */
+  webhooks: {
+    pollIntervalMs: number;
+    timeoutMs: number;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    allowHttpLocalhost: boolean;
+    allowPrivateNetworks: boolean;
+  };
+  /** Usage thresholds (percent of the seat budget and of each tenant's cap) for budget.threshold_crossed. */
+  alerts: { thresholdsPercent: number[] };
   groups: {
     internal: string[];
     external: string[];
@@ -113,6 +155,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
     },
     corsOrigins: e.CORS_ORIGINS,
+    viewerSessions: {
+      idleMinutes: e.VIEWER_SESSION_IDLE_MINUTES,
+      maxHours: e.VIEWER_SESSION_MAX_HOURS,
+      // Host pages on other origins (CORS_ORIGINS) send the cookie from their site only with SameSite=None.
+      sameSite: e.VIEWER_COOKIE_SAMESITE ?? (e.CORS_ORIGINS?.length ? 'none' : 'lax'),
+    },
     saml:
       e.SAML_SP_ENTITY_ID && e.SAML_IDP_ENTRY_POINT && e.SAML_IDP_ISSUER && e.SAML_IDP_CERT && e.SESSION_SECRET
         ? {
@@ -132,6 +180,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     seatPrice: e.SEAT_PRICE_PER_DAY !== undefined ? { perDay: e.SEAT_PRICE_PER_DAY, currency: e.SEAT_PRICE_CURRENCY } : undefined,
     initialSeatBudget: e.SEAT_BUDGET,
     logLevel: e.LOG_LEVEL,
+    metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
+    tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME, sampleRatio: e.OTEL_TRACES_SAMPLER_ARG }
+      : undefined,
     migrateOnStart: e.MIGRATE_ON_START,
     metabase: {
       siteUrl: e.METABASE_SITE_URL,
@@ -139,12 +191,26 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       jwtSharedSecret: e.METABASE_JWT_SHARED_SECRET,
       guestTokenTtlSeconds: e.GUEST_TOKEN_TTL_SECONDS,
       ssoTokenTtlSeconds: e.SSO_TOKEN_TTL_SECONDS,
+      sdkSsoTokenTtlSeconds: e.SDK_SSO_TOKEN_TTL_SECONDS,
       api: e.METABASE_API_KEY ? { url: e.METABASE_API_URL ?? e.METABASE_SITE_URL, key: e.METABASE_API_KEY, timeoutMs: e.METABASE_API_TIMEOUT_MS } : undefined,
       checkIntervalMinutes: e.METABASE_CHECK_INTERVAL_MINUTES,
+      userProvisioning: e.METABASE_USER_PROVISIONING,
     },
     outbox: { intervalSeconds: e.OUTBOX_INTERVAL_SECONDS },
     reclaim: { intervalMinutes: e.RECLAIM_INTERVAL_MINUTES, idleDays: e.RECLAIM_IDLE_DAYS },
     retention: { intervalMinutes: e.RETENTION_INTERVAL_MINUTES, days: e.RETENTION_DAYS },
+    usage: { flushSeconds: e.USAGE_FLUSH_SECONDS, bufferLimit: e.USAGE_BUFFER_LIMIT, retentionDays: e.USAGE_RETENTION_DAYS },
+    metabaseSnapshotIntervalMinutes: e.METABASE_SNAPSHOT_INTERVAL_MINUTES,
+    webhooks: {
+      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      backoffBaseMs: e.WEBHOOK_BACKOFF_BASE_MS,
+      backoffMaxMs: Math.max(e.WEBHOOK_BACKOFF_BASE_MS, e.WEBHOOK_BACKOFF_MAX_MS),
+      allowHttpLocalhost: e.WEBHOOK_ALLOW_HTTP_LOCALHOST,
+      allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    },
+    alerts: { thresholdsPercent: e.ALERT_THRESHOLDS_PERCENT },
     groups: { internal: e.GROUPS_INTERNAL, external: e.GROUPS_EXTERNAL, byRole: e.ROLE_GROUPS, admin: e.ADMIN_GROUPS },
   };
 }
@@ -165,6 +231,7 @@ export interface CliConfig {
     secrets?: { embeddingSecretKey: string; jwtSharedSecret: string };
     groups: Config['groups'];
     metabaseTenants: boolean;
+    userProvisioning: Config['metabase']['userProvisioning'];
   };
 }
 
@@ -183,6 +250,7 @@ const cliSchema = envObject
     ROLE_GROUPS: true,
     ADMIN_GROUPS: true,
     METABASE_TENANTS: true,
+    METABASE_USER_PROVISIONING: true,
   })
   .partial({ METABASE_SITE_URL: true, METABASE_EMBEDDING_SECRET_KEY: true, METABASE_JWT_SHARED_SECRET: true });
 
@@ -205,6 +273,7 @@ export function loadCliConfig(env: Record<string, string | undefined>): CliConfi
           : undefined,
       groups: { internal: e.GROUPS_INTERNAL, external: e.GROUPS_EXTERNAL, byRole: e.ROLE_GROUPS, admin: e.ADMIN_GROUPS },
       metabaseTenants: e.METABASE_TENANTS,
+      userProvisioning: e.METABASE_USER_PROVISIONING,
     },
   };
 }

@@ -6,8 +6,20 @@ import { PrismaService } from '../database/prisma.service.js';
  * The tables the purge deletes from. The audit log (audit_events) and seat history (seat_events) are
  * not among them, by design: they are the record, kept for good.
  */
-export const PURGEABLE_TABLES = ['sso_launches', 'saml_requests', 'saml_consumed', 'console_sessions', 'metabase_outbox'] as const;
+export const PURGEABLE_TABLES = [
+  'sso_launches',
+  'saml_requests',
+  'saml_consumed',
+  'console_sessions',
+  'metabase_outbox',
+  'viewer_sessions',
+  'webhook_events',
+] as const;
 export type PurgeableTable = (typeof PURGEABLE_TABLES)[number];
+
+/** The usage roll-up's tables, purged after USAGE_RETENTION_DAYS (RetentionService.purgeUsage). */
+export const USAGE_TABLES = ['usage_daily', 'usage_viewers', 'usage_batches'] as const;
+export type UsageTable = (typeof USAGE_TABLES)[number];
 
 /** The SQL of the purge: who holds the purge, and deleting one bounded batch of rows older than a cutoff. */
 @Injectable()
@@ -42,6 +54,29 @@ export class RetentionRepository {
   }
 
   /**
+   * Deletes up to `limit` rows of the usage roll-up (src/usage) from before `cutoff`: the counts and
+   * viewers of UTC days before the cutoff's day, the record of flushes applied before the cutoff. One
+   * short statement; rows a flush holds are left for the next batch (SKIP LOCKED).
+   */
+  async deleteUsageBatch(table: UsageTable, cutoff: Date, limit: number): Promise<number> {
+    const cutoffDay = cutoff.toISOString().slice(0, 10);
+    switch (table) {
+      case 'usage_daily':
+        return this.prisma.$executeRaw`
+          DELETE FROM usage_daily WHERE (day, tenant_id, resource_key) IN (
+            SELECT day, tenant_id, resource_key FROM usage_daily WHERE day < ${cutoffDay}::date LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+      case 'usage_viewers':
+        return this.prisma.$executeRaw`
+          DELETE FROM usage_viewers WHERE (day, tenant_id, resource_key, user_id) IN (
+            SELECT day, tenant_id, resource_key, user_id FROM usage_viewers WHERE day < ${cutoffDay}::date LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+      case 'usage_batches':
+        return this.prisma.$executeRaw`
+          DELETE FROM usage_batches WHERE id IN (
+            SELECT id FROM usage_batches WHERE flushed_at < ${cutoff} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+    }
+  }
+
+  /**
    * Deletes up to `limit` rows of `table` that stopped being useful before `cutoff`, in one short
    * statement; rows another transaction holds are left for the next batch (SKIP LOCKED).
    */
@@ -69,6 +104,24 @@ export class RetentionRepository {
           DELETE FROM metabase_outbox WHERE id IN (
             SELECT id FROM metabase_outbox WHERE status IN ('done', 'skipped') AND updated_at < ${cutoff}
             LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+      case 'viewer_sessions':
+        // Ended before the cutoff: past its absolute end, revoked, or never exchanged.
+        return this.prisma.$executeRaw`
+          DELETE FROM viewer_sessions WHERE id IN (
+            SELECT id FROM viewer_sessions
+             WHERE expires_at < ${cutoff} OR revoked_at < ${cutoff} OR (secret_hash IS NULL AND exchange_expires_at < ${cutoff})
+             LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+      case 'webhook_events':
+        // Webhook events older than the cutoff whose every delivery was delivered before it (their
+        // deliveries go with them, ON DELETE CASCADE), and those left with no delivery to a webhook that
+        // still exists (it was deleted). Pending deliveries and dead letters keep their event.
+        return this.prisma.$executeRaw`
+          DELETE FROM webhook_events WHERE id IN (
+            SELECT e.id FROM webhook_events e
+             WHERE e.at < ${cutoff} AND NOT EXISTS (
+               SELECT 1 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                WHERE d.event_id = e.id AND NOT (d.status = 'delivered' AND d.updated_at < ${cutoff}))
+             LIMIT ${limit} FOR UPDATE OF e SKIP LOCKED)`;
     }
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } fro
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONFIG, type Config } from '../config/config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { PURGEABLE_TABLES, RetentionRepository, type PurgeableTable } from './retention.repository.js';
+import { PURGEABLE_TABLES, RetentionRepository, USAGE_TABLES, type PurgeableTable, type UsageTable } from './retention.repository.js';
 
 /** Rows per delete statement: each batch is its own short transaction, so no lock is held for long. */
 const BATCH_SIZE = 1_000;
@@ -14,10 +14,13 @@ const LAUNCH_GRACE_MS = HOUR_MS;
 const SAML_ID_KEPT_MS = DAY_MS;
 
 export type PurgeCounts = Record<PurgeableTable, number>;
+export type UsagePurgeCounts = Record<UsageTable, number>;
 
 /** What the purge reads of the configuration (the CLI builds just this). */
 export interface RetentionConfig {
   retention: Config['retention'];
+  /** The usage roll-up's retention (USAGE_RETENTION_DAYS); without it (the CLI), usage rows are not purged. */
+  usage?: Pick<Config['usage'], 'retentionDays'>;
 }
 
 /**
@@ -54,11 +57,40 @@ export class RetentionService implements OnApplicationBootstrap {
       const purged = await this.purge();
       const total = purged ? Object.values(purged).reduce((sum, n) => sum + n, 0) : 0;
       if (purged && total) this.logger.log(`purged ${total} rows: ${JSON.stringify(purged)}`);
+      const usage = await this.purgeUsage();
+      if (usage && Object.values(usage).some(Boolean)) this.logger.log(`purged usage rows: ${JSON.stringify(usage)}`);
       return purged;
     } catch (error) {
       this.logger.warn(`retention purge failed: ${(error as Error).message}`);
       return null;
     }
+  }
+
+  /**
+   * Purges the usage roll-up: counts and viewers of days older than USAGE_RETENTION_DAYS, and the record
+   * of flushes after a day (it only has to outlive a retried flush). Batch by batch, under the advisory
+   * lock; null when another session holds it, or without the usage settings (the CLI).
+   */
+  async purgeUsage(now = new Date()): Promise<UsagePurgeCounts | null> {
+    const days = this.config.usage?.retentionDays;
+    if (days === undefined) return null;
+    const cutoffs: Record<UsageTable, Date> = {
+      usage_daily: new Date(now.getTime() - days * DAY_MS),
+      usage_viewers: new Date(now.getTime() - days * DAY_MS),
+      usage_batches: new Date(now.getTime() - DAY_MS),
+    };
+    return this.repository.whileLocked(async () => {
+      const purged = Object.fromEntries(USAGE_TABLES.map((table) => [table, 0])) as UsagePurgeCounts;
+      for (const table of USAGE_TABLES) {
+        let deleted: number;
+        do {
+          deleted = await this.repository.deleteUsageBatch(table, cutoffs[table], BATCH_SIZE);
+          purged[table] += deleted;
+          if (deleted) this.metrics?.rowsPurged.inc({ table }, deleted);
+        } while (deleted === BATCH_SIZE);
+      }
+      return purged;
+    });
   }
 
   /** Purges every table, batch by batch, under the advisory lock; null when another session holds it. */
@@ -69,6 +101,10 @@ export class RetentionService implements OnApplicationBootstrap {
       saml_consumed: new Date(now.getTime() - SAML_ID_KEPT_MS),
       console_sessions: now,
       metabase_outbox: new Date(now.getTime() - this.config.retention.days * DAY_MS),
+      // Ended viewer sessions are kept a day (what ended them can be looked up), then go.
+      viewer_sessions: new Date(now.getTime() - DAY_MS),
+      // Delivered webhook events (and those of deleted webhooks), like finished outbox jobs; dead letters stay.
+      webhook_events: new Date(now.getTime() - this.config.retention.days * DAY_MS),
     };
     return this.repository.whileLocked(async () => {
       const purged = Object.fromEntries(PURGEABLE_TABLES.map((table) => [table, 0])) as PurgeCounts;

@@ -5,6 +5,7 @@ import { decodeCursor, toPage, type Page } from '../common/pagination.js';
 import { Transactions, type Tx } from '../database/transactions.js';
 import { DeactivationOutbox } from '../metabase/deactivation-outbox.service.js';
 import type { SeatAvailability } from '../policy/decide-embed.js';
+import { ATTR, inSpan, SPAN } from '../tracing/spans.js';
 import type { HeldSeat, ReleasedSeat, Seat, SeatSelection } from './seat.js';
 import { SeatRepository } from './seat.repository.js';
 
@@ -75,11 +76,18 @@ export class SeatLedger {
     actor: string,
     options: { bindEmail: boolean },
   ): Promise<AcquireResult> {
-    const result = await this.seats.acquire(tenant, user, actor, options.bindEmail, LAST_USED_GRANULARITY_SECONDS);
-    // The allocation committed without waiting for the disk: a synchronous commit now flushes it
-    // (the WAL is flushed in order) before any token is given for the seat.
-    if (result.outcome === 'allocated') await this.seats.flush();
-    return result;
+    return inSpan(
+      SPAN.seatAcquire,
+      { [ATTR.tenant]: tenant.slug },
+      async () => {
+        const result = await this.seats.acquire(tenant, user, actor, options.bindEmail, LAST_USED_GRANULARITY_SECONDS);
+        // The allocation committed without waiting for the disk: a synchronous commit now flushes it
+        // (the WAL is flushed in order) before any token is given for the seat.
+        if (result.outcome === 'allocated') await this.seats.flush();
+        return result;
+      },
+      (result) => ({ [ATTR.seatOutcome]: result.outcome }),
+    );
   }
 
   /** What acquire would find, without changing anything (for explain). */

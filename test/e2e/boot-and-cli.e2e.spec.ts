@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { ROOT, runCli, startServiceProcess } from '../support/process.js';
@@ -51,9 +53,18 @@ describe('boot', () => {
     expect(await service.stop('SIGTERM')).toBe(0);
   });
 
+  // A longer timeout: the embedded Postgres's first start (initdb, migrations) and the seeding are slow on a busy machine.
   it('with DATABASE_URL unset, runs the demo on an embedded Postgres and each printed curl gets its embed (guest, then SSO)', async () => {
+    // The demo's data persist: a directory of its own, so each run starts from a fresh demo.
+    const demoDir = mkdtempSync(join(tmpdir(), 'embedgate-boot-demo-'));
     const service = await startServiceProcess(
-      { DATABASE_URL: undefined, METABASE_SITE_URL: undefined, METABASE_EMBEDDING_SECRET_KEY: undefined, METABASE_JWT_SHARED_SECRET: undefined },
+      {
+        DATABASE_URL: undefined,
+        METABASE_SITE_URL: undefined,
+        METABASE_EMBEDDING_SECRET_KEY: undefined,
+        METABASE_JWT_SHARED_SECRET: undefined,
+        EMBEDGATE_DEMO_DIR: demoDir,
+      },
       120_000,
     );
     try {
@@ -63,16 +74,18 @@ describe('boot', () => {
       const answer = JSON.parse(printed);
       expect(answer.mode).toBe('guest');
       expect(answer.url).toMatch(/^http:\/\/localhost:3000\/embed\/dashboard\//);
-      const secrets = JSON.parse(execFileSync('cat', [join(ROOT, '.embedgate', 'demo-secrets.json')], { encoding: 'utf8' }));
+      const secrets = JSON.parse(execFileSync('cat', [join(demoDir, 'demo-secrets.json')], { encoding: 'utf8' }));
       expect(verifyGuestToken(answer.token, secrets.METABASE_EMBEDDING_SECRET_KEY).params).toEqual({ customer_id: ['acme-001'] });
       const sso = JSON.parse(execFileSync('bash', ['-c', ssoCurl], { encoding: 'utf8' }));
       expect(sso).toMatchObject({ mode: 'sso', seat: { new: true } });
       expect(verifySsoToken(sso.jwt, secrets.METABASE_JWT_SHARED_SECRET).customer_id).toBe('globex-002');
       expect(service.output.join('\n')).not.toContain(secrets.METABASE_EMBEDDING_SECRET_KEY);
+      expect(service.output.join('\n')).not.toContain(secrets.SESSION_SECRET);
     } finally {
       expect(await service.stop('SIGINT')).toBe(0);
+      rmSync(demoDir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });
 
 describe('the CLI', () => {

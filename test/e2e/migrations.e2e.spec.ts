@@ -17,6 +17,23 @@ const HAND_WRITTEN = [
   /CREATE TRIGGER apps_cache_epoch [^\n]*\n/,
   /CREATE TRIGGER app_tenants_cache_epoch [^\n]*\n/,
   /CREATE TRIGGER api_keys_cache_epoch [^\n]*\n/,
+  /CREATE FUNCTION public\.viewer_sessions_end_on_suspension\(\)[\s\S]*?\$\$;\n/,
+  /CREATE FUNCTION public\.viewer_sessions_end_on_seat_release\(\)[\s\S]*?\$\$;\n/,
+  /CREATE TRIGGER tenants_end_viewer_sessions [^\n]*\n/,
+  /CREATE TRIGGER seat_events_end_viewer_sessions [^\n]*\n/,
+  /CREATE FUNCTION public\.viewer_sessions_end_on_key_revocation\(\)[\s\S]*?\$\$;\n/,
+  /CREATE TRIGGER api_keys_end_viewer_sessions [^\n]*\n/,
+  /CREATE FUNCTION public\.webhook_enqueue\([\s\S]*?\$\$;\n/,
+  /CREATE FUNCTION public\.webhook_threshold_crossed\([\s\S]*?\$\$;\n/,
+  /CREATE FUNCTION public\.webhook_enqueue_thresholds\([\s\S]*?\$\$;\n/,
+  /CREATE FUNCTION public\.webhook_events_on_seat_event\(\)[\s\S]*?\$\$;\n/,
+  /CREATE FUNCTION public\.webhook_events_on_tier_change\(\)[\s\S]*?\$\$;\n/,
+  /CREATE FUNCTION public\.webhook_events_on_budget_change\(\)[\s\S]*?\$\$;\n/,
+  /CREATE FUNCTION public\.webhook_events_on_seat_cap_change\(\)[\s\S]*?\$\$;\n/,
+  /CREATE TRIGGER seat_events_webhooks [^\n]*\n/,
+  /CREATE TRIGGER audit_events_webhook_tier_changed [^\n]*\n/,
+  /CREATE TRIGGER license_webhook_thresholds [^\n]*\n/,
+  /CREATE TRIGGER tenants_webhook_thresholds [^\n]*\n/,
 ];
 
 /** The schema as pg_dump sees it, without Prisma's own bookkeeping table. */

@@ -28,6 +28,14 @@ const samlIds = async (id: string, createdAt: string) => {
 };
 const session = (sid: string, expiresAt: string) =>
   service.db.query(`INSERT INTO console_sessions (sid, data, expires_at) VALUES ($1, '{}', ${expiresAt})`, [sid]);
+const viewerSession = (userId: string, columns: { expiresAt?: string; revokedAt?: string; exchanged?: boolean; exchangeExpiresAt?: string }) =>
+  service.db.query(
+    `INSERT INTO viewer_sessions (app_id, tenant_id, user_id, role, origin, exchange_expires_at, secret_hash, expires_at, revoked_at)
+     SELECT a.id, t.id, $1, 'viewer', 'https://host.example', ${columns.exchangeExpiresAt ?? 'now()'}, ${columns.exchanged === false ? 'NULL' : 'sha256(random()::text::bytea)'},
+            ${columns.expiresAt ?? "now() + interval '1 hour'"}, ${columns.revokedAt ?? 'NULL'}
+       FROM apps a, tenants t LIMIT 1`,
+    [userId],
+  );
 const job = (email: string, status: string, finishedAt: string) =>
   service.db.query(
     `INSERT INTO metabase_outbox (action, email, reason, status, created_at, updated_at)
@@ -68,6 +76,11 @@ beforeAll(async () => {
   await job('done-1d@example.com', 'done', `now() - interval '1 day'`);
   await job('failed-30d@example.com', 'failed', `now() - interval '30 days'`);
   await job('pending-30d@example.com', 'pending', `now() - interval '30 days'`);
+  await viewerSession('vs-expired-2d', { expiresAt: `now() - interval '2 days'` });
+  await viewerSession('vs-revoked-2d', { revokedAt: `now() - interval '2 days'` });
+  await viewerSession('vs-never-exchanged-2d', { exchanged: false, exchangeExpiresAt: `now() - interval '2 days'` });
+  await viewerSession('vs-revoked-1h', { revokedAt: `now() - interval '1 hour'` });
+  await viewerSession('vs-live', {});
 });
 afterAll(async () => {
   await service.stop();
@@ -102,7 +115,10 @@ describe('the retention purge', () => {
       saml_consumed: 1,
       console_sessions: 1,
       metabase_outbox: 2,
+      viewer_sessions: 3,
+      webhook_events: 0,
     });
+    expect(await column(`SELECT user_id AS v FROM viewer_sessions`)).toEqual(['vs-live', 'vs-revoked-1h']);
 
     expect(await column(`SELECT user_id AS v FROM sso_launches WHERE ${MINE}`)).toEqual(['expired-10min', 'live']);
     expect(await column(`SELECT id AS v FROM saml_requests`)).toEqual(['saml-now']);
@@ -146,7 +162,15 @@ describe('the retention purge', () => {
     expect(JSON.parse(kept.stdout)).toMatchObject({ metabase_outbox: 0 });
     const purged = await runCli(['retention', 'purge', '--days', '2'], { DATABASE_URL: service.db.url });
     expect(purged.status).toBe(0);
-    expect(JSON.parse(purged.stdout)).toEqual({ sso_launches: 0, saml_requests: 0, saml_consumed: 0, console_sessions: 0, metabase_outbox: 1 });
+    expect(JSON.parse(purged.stdout)).toEqual({
+      sso_launches: 0,
+      saml_requests: 0,
+      saml_consumed: 0,
+      console_sessions: 0,
+      metabase_outbox: 1,
+      viewer_sessions: 0,
+      webhook_events: 0,
+    });
     expect(await column(`SELECT email AS v FROM metabase_outbox`)).toEqual(['done-1d@example.com', 'failed-30d@example.com', 'pending-30d@example.com']);
     expect((await runCli(['retention', 'purge', '--days', '0'], { DATABASE_URL: service.db.url })).status).toBe(2);
   });

@@ -34,14 +34,43 @@ export class Api {
   constructor(
     readonly baseUrl: string,
     readonly key?: string,
+    /** Sent with every request (a viewer's cookie, an Origin). */
+    readonly defaultHeaders: Record<string, string> = {},
   ) {}
 
   as(key: string): Api {
-    return new Api(this.baseUrl, key);
+    return new Api(this.baseUrl, key, this.defaultHeaders);
+  }
+
+  /** The same client, without an API key, sending these headers too. */
+  withHeaders(headers: Record<string, string>): Api {
+    return new Api(this.baseUrl, undefined, { ...this.defaultHeaders, ...headers });
+  }
+
+  /**
+   * A browser-like viewer: the app opens a viewer session for the user (bound to `origin`, by default
+   * the service's only CORS origin or its own), the exchange URL is spent here, and the client sends
+   * the cookie it set and the page's Origin. Returns the client, the session's id and the cookie.
+   */
+  async viewer(tenant: string, user: Record<string, unknown>, origin?: string): Promise<{ api: Api; sessionId: string; cookie: string }> {
+    const opened = await this.post('/v1/viewer-sessions', { tenant, user, ...(origin && { origin }) });
+    if (opened.status !== 201) throw new Error(`viewer session not opened: ${opened.status} ${JSON.stringify(opened.body)}`);
+    const path = new URL(opened.body.url).pathname;
+    rememberSecret(path.split('/').pop()!); // the code and the cookie are credentials: never in a log line
+    const exchanged = await fetch(`${this.baseUrl}${path}`, { redirect: 'manual' });
+    const cookie = exchanged.headers.get('set-cookie');
+    if (exchanged.status !== 204 || !cookie) throw new Error(`exchange failed: ${exchanged.status}`);
+    rememberSecret(cookie.split(';')[0].split('=')[1]);
+    // A browser on the session's host page: its Origin comes with every provider call.
+    return {
+      api: new Api(this.baseUrl, undefined, { cookie: cookie.split(';')[0], origin: opened.body.origin }),
+      sessionId: opened.body.id,
+      cookie: cookie.split(';')[0],
+    };
   }
 
   async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer<T>> {
-    const init: RequestInit = { method, headers: { ...headers } };
+    const init: RequestInit = { method, headers: { ...this.defaultHeaders, ...headers } };
     if (this.key) (init.headers as Record<string, string>).authorization = `Bearer ${this.key}`;
     if (body !== undefined) {
       (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
