@@ -15,6 +15,7 @@ import { CREDENTIAL_PATHS } from '../logging/logger.js';
 const URL_ATTRIBUTES = new Set(['http.url', 'http.target', 'url.full', 'url.path', 'url.original', 'http.request.url']);
 /** Attributes whose value is a query string without its `?`. */
 const QUERY_ATTRIBUTES = new Set(['url.query']);
+const REDACTED_ATTRIBUTES = [...URL_ATTRIBUTES, ...QUERY_ATTRIBUTES];
 const ORIGIN = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/?#]*@)?([^/?#]*)/i;
 
 /** The query with every value masked: `a=*&b=*`. */
@@ -71,7 +72,10 @@ export function redactSpan(span: MutableSpan, knownOrigins: ReadonlySet<string> 
   const full = span.attributes['url.full'] ?? span.attributes['http.url'];
   const origin = typeof full === 'string' ? ORIGIN.exec(full) : null;
   const pathKept = !pathsOf || (origin !== null && pathsOf.has(`${origin[1]}${origin[2]}`.toLowerCase()));
-  for (const [key, value] of Object.entries(span.attributes)) {
+  // Only the URL attributes can change: look those up rather than walk every attribute of every span.
+  for (const key of REDACTED_ATTRIBUTES) {
+    const value = span.attributes[key];
+    if (value === undefined) continue;
     let safe = safeAttributeValue(key, value, pathsOf);
     if (!pathKept && (key === 'url.path' || key === 'http.target') && typeof safe === 'string' && safe.length > 1) safe = '/[redacted]';
     if (safe !== value) span.setAttribute(key, safe as never);
