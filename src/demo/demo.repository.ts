@@ -1,23 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import { clientOf, type Tx } from '../database/transactions.js';
+import type { NewSeatEvent } from '../seats/seat.js';
 
 /** The audit entry written when the demo data are complete: its presence means "seeded". */
 export const DEMO_SEEDED_EVENT = 'demo.seeded';
 
-/** A seat event of the demo's history, with the time it happened (in the past). */
-export interface HistoricSeatEvent {
-  seatId: string;
-  tenantId: string;
-  userId: string;
-  kind: 'allocated' | 'released';
-  reason: string;
-  actor: string;
-  seatsHeldAfter: number;
-  tenantHeldAfter: number;
-  seatBudget: number;
-  at: Date;
-}
+/** A seat event of the demo's history (the ledger's own shape), with the time it happened (in the past). */
+export type HistoricSeatEvent = NewSeatEvent & { at: Date };
 
 /** One past day of a tenant's embeds of a resource, by mode (usage_daily). */
 export interface HistoricUsageCount {
