@@ -19,6 +19,8 @@ export const VIEWER_COOKIE_PREFIX = '__Host-embedgate_viewer_';
 /** Exchange URLs live this long and work once. */
 export const EXCHANGE_TTL_SECONDS = 60;
 const RANDOM_PART = /^[A-Za-z0-9_-]{43}$/;
+/** How stale last_seen_at may get before a provider call records activity (the repository's touch uses the same minute). */
+const TOUCH_EVERY_MS = 60_000;
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
 const invalidSession = (message: string) => new ApiError(401, 'viewer_session_invalid', message);
@@ -121,7 +123,8 @@ export class ViewerSessionsService {
       await this.sessions.end(session.id, 'tenant-suspended');
       throw invalidSession('the viewer session has ended (tenant-suspended)');
     }
-    await this.sessions.touch(session.id);
+    // The idle clock needs minute precision: most calls skip the write (the row just read says when).
+    if (now - lastSeen >= TOUCH_EVERY_MS) await this.sessions.touch(session.id);
     return {
       appId: session.appId,
       tenant: session.tenantSlug,
