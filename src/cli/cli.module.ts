@@ -36,9 +36,10 @@ export class NoBackgroundWork extends SchedulerRegistry {
 @Module({ providers: [{ provide: SchedulerRegistry, useClass: NoBackgroundWork }], exports: [SchedulerRegistry] })
 class CliSchedulerModule {}
 
-/** What a command may set beyond CliConfig (the days of `retention purge --days n`). */
+/** What a command may set beyond CliConfig (the days of `retention purge --days n --usage-days n`). */
 export interface CommandOptions {
   retentionDays?: number;
+  usageRetentionDays?: number;
 }
 
 /**
@@ -72,6 +73,8 @@ export function cliModuleConfig(cli: CliConfig, options: CommandOptions = {}) {
     outbox: { intervalSeconds: 5 },
     reclaim: { intervalMinutes: 0, idleDays: 0 },
     retention: { intervalMinutes: 0, days: options.retentionDays ?? cli.retentionDays },
+    // Only the purge reads usage (the CLI flushes nothing).
+    usage: { flushSeconds: 0, bufferLimit: 1, retentionDays: options.usageRetentionDays ?? cli.usageRetentionDays },
   } satisfies Partial<Config>;
 }
 

@@ -18,8 +18,10 @@ const USAGE = `usage:
   npm run cli -- keys create --role admin|finance --name <name>   create a key; prints it alone on stdout
   npm run cli -- seats reclaim --idle-days <n> [--dry-run]        release seats unused for n days (JSON on stdout)
   npm run cli -- license reconcile                                 compare seats with Metabase's users (JSON on stdout)
-  npm run cli -- retention purge [--days <n>]                      delete rows past their use; finished outbox jobs
-                                                                   after n days (RETENTION_DAYS, 7) (JSON on stdout)
+  npm run cli -- retention purge [--days <n>] [--usage-days <n>]   the scheduled purge, now: rows past their use,
+                                                                   finished outbox jobs after n days (RETENTION_DAYS, 7),
+                                                                   usage older than n days (USAGE_RETENTION_DAYS, 400)
+                                                                   (JSON on stdout)
   npm run cli -- db migrate                                        apply pending migrations
   npm run cli -- metabase check                                    check Metabase's configuration (JSON on stdout);
                                                                    exit 1 on a blocking finding
@@ -80,10 +82,14 @@ async function licenseReconcile(): Promise<void> {
 }
 
 async function retentionPurge(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { days: { type: 'string' } }, strict: true });
-  const days = values.days === undefined ? loadCliConfig(processEnv()).retentionDays : Number(values.days);
+  const { values } = parseArgs({ args, options: { days: { type: 'string' }, 'usage-days': { type: 'string' } }, strict: true });
+  const cli = loadCliConfig(processEnv());
+  const days = values.days === undefined ? cli.retentionDays : Number(values.days);
   if (!Number.isInteger(days) || days < 1) throw new UsageError('--days must be a positive whole number');
-  const purged = await withContext((context) => context.get(RetentionService).purge(), { retentionDays: days });
+  const usageDays = values['usage-days'] === undefined ? cli.usageRetentionDays : Number(values['usage-days']);
+  if (!Number.isInteger(usageDays) || usageDays < 1) throw new UsageError('--usage-days must be a positive whole number');
+  // The same whole purge as the schedule's: every table the purge looks after.
+  const purged = await withContext((context) => context.get(RetentionService).purgeAll(), { retentionDays: days, usageRetentionDays: usageDays });
   if (!purged) throw new Error('another instance is purging right now; try again later');
   say(`purged ${Object.values(purged).reduce((sum, n) => sum + n, 0)} rows`);
   print(purged);

@@ -224,8 +224,9 @@ export function processEnv(): Record<string, string | undefined> {
 export interface CliConfig {
   databaseUrl: string;
   metabaseApi?: NonNullable<Config['metabase']['api']>;
-  /** For `retention purge`: RETENTION_DAYS. */
+  /** For `retention purge`: RETENTION_DAYS and USAGE_RETENTION_DAYS. */
   retentionDays: number;
+  usageRetentionDays: number;
   /** For `metabase check|sync|sandboxes`: embedgate's side of the comparison (the secrets are required there). */
   metabaseSide: {
     secrets?: { embeddingSecretKey: string; jwtSharedSecret: string };
@@ -243,6 +244,7 @@ const cliSchema = envObject
     METABASE_API_KEY: true,
     METABASE_API_TIMEOUT_MS: true,
     RETENTION_DAYS: true,
+    USAGE_RETENTION_DAYS: true,
     METABASE_EMBEDDING_SECRET_KEY: true,
     METABASE_JWT_SHARED_SECRET: true,
     GROUPS_INTERNAL: true,
@@ -266,6 +268,7 @@ export function loadCliConfig(env: Record<string, string | undefined>): CliConfi
     databaseUrl: e.DATABASE_URL,
     metabaseApi: e.METABASE_API_KEY && apiUrl ? { url: apiUrl, key: e.METABASE_API_KEY, timeoutMs: e.METABASE_API_TIMEOUT_MS } : undefined,
     retentionDays: e.RETENTION_DAYS,
+    usageRetentionDays: e.USAGE_RETENTION_DAYS,
     metabaseSide: {
       secrets:
         e.METABASE_EMBEDDING_SECRET_KEY && e.METABASE_JWT_SHARED_SECRET

@@ -15,12 +15,14 @@ const SAML_ID_KEPT_MS = DAY_MS;
 
 export type PurgeCounts = Record<PurgeableTable, number>;
 export type UsagePurgeCounts = Record<UsageTable, number>;
+/** What one whole purge deleted, per table: every table the purge looks after. */
+export type AllPurgeCounts = PurgeCounts & UsagePurgeCounts;
 
 /** What the purge reads of the configuration (the CLI builds just this). */
 export interface RetentionConfig {
   retention: Config['retention'];
-  /** The usage roll-up's retention (USAGE_RETENTION_DAYS); without it (the CLI), usage rows are not purged. */
-  usage?: Pick<Config['usage'], 'retentionDays'>;
+  /** The usage roll-up's retention (USAGE_RETENTION_DAYS). */
+  usage: Pick<Config['usage'], 'retentionDays'>;
 }
 
 /**
@@ -52,13 +54,11 @@ export class RetentionService implements OnApplicationBootstrap {
   }
 
   /** The scheduled purge: never throws; null when another instance is purging or it failed. */
-  async runOnce(): Promise<PurgeCounts | null> {
+  async runOnce(): Promise<AllPurgeCounts | null> {
     try {
-      const purged = await this.purge();
+      const purged = await this.purgeAll();
       const total = purged ? Object.values(purged).reduce((sum, n) => sum + n, 0) : 0;
       if (purged && total) this.logger.log(`purged ${total} rows: ${JSON.stringify(purged)}`);
-      const usage = await this.purgeUsage();
-      if (usage && Object.values(usage).some(Boolean)) this.logger.log(`purged usage rows: ${JSON.stringify(usage)}`);
       return purged;
     } catch (error) {
       this.logger.warn(`retention purge failed: ${(error as Error).message}`);
@@ -67,13 +67,24 @@ export class RetentionService implements OnApplicationBootstrap {
   }
 
   /**
+   * One whole purge, what the schedule and the CLI's `retention purge` both run: the expired rows
+   * (purge) and the usage roll-up (purgeUsage). Null when another session holds the advisory lock.
+   */
+  async purgeAll(now = new Date()): Promise<AllPurgeCounts | null> {
+    const purged = await this.purge(now);
+    if (!purged) return null;
+    const usage = await this.purgeUsage(now);
+    if (!usage) return null;
+    return { ...purged, ...usage };
+  }
+
+  /**
    * Purges the usage roll-up: counts and viewers of days older than USAGE_RETENTION_DAYS, and the record
    * of flushes after a day (it only has to outlive a retried flush). Batch by batch, under the advisory
-   * lock; null when another session holds it, or without the usage settings (the CLI).
+   * lock; null when another session holds it.
    */
   async purgeUsage(now = new Date()): Promise<UsagePurgeCounts | null> {
-    const days = this.config.usage?.retentionDays;
-    if (days === undefined) return null;
+    const days = this.config.usage.retentionDays;
     const cutoffs: Record<UsageTable, Date> = {
       usage_daily: new Date(now.getTime() - days * DAY_MS),
       usage_viewers: new Date(now.getTime() - days * DAY_MS),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ADVISORY_LOCK_KEYS } from '../../src/database/advisory-locks.js';
-import { RetentionRepository } from '../../src/retention/retention.repository.js';
+import { PURGEABLE_TABLES, RetentionRepository, TABLES_KEPT, USAGE_TABLES } from '../../src/retention/retention.repository.js';
 import { RetentionService } from '../../src/retention/retention.service.js';
 import { runCli } from '../support/process.js';
 import { embedBody, seed, startService, type RunningService } from '../support/service.js';
@@ -155,12 +155,20 @@ describe('the retention purge', () => {
     expect(metrics.body).toMatch(/embedgate_retention_purged_rows_total\{table="metabase_outbox"\} 2/);
   });
 
-  it('the CLI does the same: `retention purge --days n` prints what it purged as JSON', async () => {
+  it('the CLI does the same: `retention purge --days n --usage-days n` prints what it purged as JSON', async () => {
     await job('done-3d@example.com', 'done', `now() - interval '3 days'`);
+    const [{ id: tenantId }] = await service.db.query<{ id: string }>(`SELECT id FROM tenants WHERE slug = 'globex'`);
+    for (const age of [40, 20]) {
+      await service.db.query(`INSERT INTO usage_daily (day, tenant_id, resource_key, guest) VALUES (current_date - $1::int, $2, 'sales-overview', 1)`, [age, tenantId]);
+      await service.db.query(`INSERT INTO usage_viewers (day, tenant_id, resource_key, user_id) VALUES (current_date - $1::int, $2, 'sales-overview', 'u')`, [
+        age,
+        tenantId,
+      ]);
+    }
     const kept = await runCli(['retention', 'purge'], { DATABASE_URL: service.db.url, RETENTION_DAYS: '7' });
     expect(kept.status).toBe(0);
-    expect(JSON.parse(kept.stdout)).toMatchObject({ metabase_outbox: 0 });
-    const purged = await runCli(['retention', 'purge', '--days', '2'], { DATABASE_URL: service.db.url });
+    expect(JSON.parse(kept.stdout)).toMatchObject({ metabase_outbox: 0, usage_daily: 0, usage_viewers: 0 });
+    const purged = await runCli(['retention', 'purge', '--days', '2'], { DATABASE_URL: service.db.url, USAGE_RETENTION_DAYS: '30' });
     expect(purged.status).toBe(0);
     expect(JSON.parse(purged.stdout)).toEqual({
       sso_launches: 0,
@@ -170,8 +178,42 @@ describe('the retention purge', () => {
       metabase_outbox: 1,
       viewer_sessions: 0,
       webhook_events: 0,
+      usage_daily: 1,
+      usage_viewers: 1,
+      usage_batches: 0,
     });
     expect(await column(`SELECT email AS v FROM metabase_outbox`)).toEqual(['done-1d@example.com', 'failed-30d@example.com', 'pending-30d@example.com']);
-    expect((await runCli(['retention', 'purge', '--days', '0'], { DATABASE_URL: service.db.url })).status).toBe(2);
+    const byFlag = await runCli(['retention', 'purge', '--usage-days', '10'], { DATABASE_URL: service.db.url });
+    expect(JSON.parse(byFlag.stdout)).toMatchObject({ usage_daily: 1, usage_viewers: 1 });
+    expect(await service.db.query(`SELECT 1 FROM usage_daily UNION ALL SELECT 1 FROM usage_viewers`)).toEqual([]);
+    for (const bad of [['--days', '0'], ['--usage-days', '0'], ['--usage-days', 'soon']]) {
+      const refused = await runCli(['retention', 'purge', ...bad], { DATABASE_URL: service.db.url });
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/must be a positive whole number/);
+    }
+  });
+});
+
+describe('what the purge looks after (generated from the schema)', () => {
+  const purged = [...PURGEABLE_TABLES, ...USAGE_TABLES];
+
+  it('every table of the schema is purged, or kept for a reason written down (TABLES_KEPT), never both', async () => {
+    const tables = (
+      await service.db.query<{ name: string }>(
+        `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+      )
+    ).map((row) => row.name);
+    const declared = [...purged, ...Object.keys(TABLES_KEPT)];
+    expect(new Set(declared).size).toBe(declared.length);
+    expect([...tables].sort()).toEqual([...declared].sort());
+    for (const reason of Object.values(TABLES_KEPT)) expect(reason.length).toBeGreaterThan(5);
+  });
+
+  it('the schedule and the CLI run the same whole purge: both report every purged table', async () => {
+    const scheduled = await retention.runOnce();
+    expect(Object.keys(scheduled ?? {}).sort()).toEqual([...purged].sort());
+    const cli = await runCli(['retention', 'purge'], { DATABASE_URL: service.db.url });
+    expect(cli.status).toBe(0);
+    expect(Object.keys(JSON.parse(cli.stdout)).sort()).toEqual([...purged].sort());
   });
 });
