@@ -68,7 +68,12 @@ export async function startServiceProcess(
       reject(new Error(`service exited with ${code}:\n${output.join('\n')}`));
     });
   });
-  child.stdout!.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
+  // onData stays the one listener on stdout: it records every line, once, whole; a last line without
+  // its newline is recorded when the process exits.
+  child.once('exit', () => {
+    if (buffer) output.push(buffer);
+    buffer = '';
+  });
   return {
     child,
     baseUrl: `http://127.0.0.1:${port}`,
