@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,18 @@ import { ADVISORY_LOCK_KEYS } from './advisory-locks.js';
 
 /** The project root: this file is src/database/ or dist/database/. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The migrations this build ships (prisma/migrations/<name>/migration.sql), by name, oldest first:
+ * the schema this code needs. Readiness waits until each is applied (src/health).
+ */
+export function shippedMigrations(root = PROJECT_ROOT): string[] {
+  const dir = join(root, 'prisma', 'migrations');
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, 'migration.sql')))
+    .map((entry) => entry.name)
+    .sort();
+}
 
 /** Runs the Prisma CLI with its WASM engines (no engine download: see prisma.config.ts). */
 export async function runPrismaCli(args: string[], databaseUrl: string, stdio: 'inherit' | 'pipe' = 'pipe'): Promise<string> {

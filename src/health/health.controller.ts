@@ -18,10 +18,10 @@ export class HealthController {
 
   @Get('ready')
   @Public()
-  @ApiOperation({ summary: 'Readiness: the database answers (503 otherwise)' })
+  @ApiOperation({ summary: 'Readiness: the database answers and has every migration this build ships (503 otherwise)' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
-    if (await this.health.databaseReachable()) return { status: 'ok', database: 'ok' };
-    void reply.status(503);
-    return { status: 'unavailable', database: 'unreachable' };
+    const readiness = await this.health.readiness();
+    if (readiness.status !== 'ok') void reply.status(503);
+    return readiness;
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 
-/** What readiness asks of the database: that it answers. */
+/** What readiness asks of the database: that it answers, and which migrations it has applied. */
 @Injectable()
 export class HealthRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -9,5 +9,19 @@ export class HealthRepository {
   /** Resolves when Postgres answers a query; rejects otherwise. */
   async ping(): Promise<void> {
     await this.prisma.$queryRaw`SELECT 1`;
+  }
+
+  /**
+   * Of `names`, those Prisma has not recorded as applied (finished, not rolled back). A database that
+   * was never migrated has no _prisma_migrations table: every name is missing.
+   */
+  async unappliedMigrations(names: string[]): Promise<string[]> {
+    const [{ migrated }] = await this.prisma.$queryRaw<{ migrated: boolean }[]>`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS migrated`;
+    if (!migrated) return names;
+    const applied = await this.prisma.$queryRaw<{ name: string }[]>`
+      SELECT migration_name AS name FROM _prisma_migrations
+       WHERE migration_name = ANY(${names}) AND finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+    const done = new Set(applied.map((row) => row.name));
+    return names.filter((name) => !done.has(name));
   }
 }

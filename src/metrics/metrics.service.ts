@@ -2,6 +2,19 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MetricsRepository } from './metrics.repository.js';
 
+/** How long a scrape waits for each of its Postgres reads: well under a scrape timeout (10 s by default). */
+export const SCRAPE_DATABASE_DEADLINE_MS = 2_000;
+
+/** `read`, or a rejection once SCRAPE_DATABASE_DEADLINE_MS have passed (the read itself is left to finish). */
+function withinDeadline<T>(read: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${SCRAPE_DATABASE_DEADLINE_MS} ms`)), SCRAPE_DATABASE_DEADLINE_MS);
+    timer.unref();
+  });
+  return Promise.race([read, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Prometheus metrics (prom-client), served at GET /metrics. */
 @Injectable()
 export class MetricsService {
@@ -53,20 +66,21 @@ export class MetricsService {
 
   constructor(database: MetricsRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'embedgate_' });
-    // The gauges below read Postgres at each scrape. When it does not answer, they are left empty and
-    // embedgate_database_up says 0: the scrape itself still succeeds, so the alert can tell a database
-    // outage from an instance that is down.
+    // The gauges below read Postgres at each scrape. When it does not answer, or not within
+    // SCRAPE_DATABASE_DEADLINE_MS (a Postgres that hangs rather than refuses), they are left empty and
+    // embedgate_database_up says 0: the scrape itself still succeeds well inside Prometheus's scrape
+    // timeout, so the alert can tell a database outage from an instance that is down.
     const fromDatabase = async (gauge: { reset(): void }, read: () => Promise<void>) => {
       gauge.reset();
-      await read().catch(() => undefined);
+      await withinDeadline(read()).catch(() => undefined);
     };
     new Gauge({
       name: 'embedgate_database_up',
-      help: 'Whether Postgres answered a query during this scrape (1) or not (0)',
+      help: `Whether Postgres answered a query during this scrape, within ${SCRAPE_DATABASE_DEADLINE_MS} ms (1), or not (0)`,
       registers: [this.registry],
       async collect() {
         this.set(
-          await database.ping().then(
+          await withinDeadline(database.ping()).then(
             () => 1,
             () => 0,
           ),

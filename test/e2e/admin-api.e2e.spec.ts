@@ -403,7 +403,7 @@ describe('health and docs', () => {
     expect(live.status).toBe(200);
     expect(live.headers.get('x-request-id')).toBeTruthy();
     const ready = await service.anonymous.get('/health/ready');
-    expect(ready.body).toEqual({ status: 'ok', database: 'ok' });
+    expect(ready.body).toEqual({ status: 'ok', database: 'ok', migrations: 'ok' });
   });
 
   it('serves the OpenAPI document with every contract path', async () => {

@@ -36,7 +36,7 @@ describe('boot', () => {
   it('serves, answers readiness and the Swagger UI, and stops cleanly on SIGTERM', async () => {
     const service = await startServiceProcess({ DATABASE_URL: db.url });
     const api = new Api(service.baseUrl);
-    expect((await api.get('/health/ready')).body).toEqual({ status: 'ok', database: 'ok' });
+    expect((await api.get('/health/ready')).body).toEqual({ status: 'ok', database: 'ok', migrations: 'ok' });
     const ui = await fetch(`${service.baseUrl}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger-ui');

@@ -1,10 +1,13 @@
 import { Caches } from '../../src/cache/caches.service.js';
 import { CacheModule } from '../../src/cache/cache.module.js';
 import { HealthModule } from '../../src/health/health.module.js';
+import { HealthRepository } from '../../src/health/health.repository.js';
 import { HealthService } from '../../src/health/health.service.js';
+import { shippedMigrations } from '../../src/database/migrations.js';
 import { LicenseModule } from '../../src/license/license.module.js';
 import { MetricsModule } from '../../src/metrics/metrics.module.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
+import { createTestDatabase } from '../support/database.js';
 import { createIntegrationContext, uniqueSlug, type IntegrationContext } from './integration-context.js';
 
 let ctx: IntegrationContext;
@@ -18,8 +21,38 @@ afterAll(async () => {
 });
 
 describe('readiness', () => {
-  it('the database is reachable', async () => {
-    expect(await ctx.app.get(HealthService).databaseReachable()).toBe(true);
+  it('is ready: the database answers and has every migration this build ships', async () => {
+    expect(await ctx.app.get(HealthService).readiness()).toEqual({ status: 'ok', database: 'ok', migrations: 'ok' });
+  });
+
+  it('is not ready while a migration this build ships is not applied (a migration Job still running), then is', async () => {
+    const [newest] = shippedMigrations().slice(-1);
+    const fresh = () => new HealthService(ctx.app.get(HealthRepository));
+    await ctx.db.query('UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = $1', [newest]);
+    try {
+      expect(await fresh().readiness()).toEqual({ status: 'unavailable', database: 'ok', migrations: 'pending', pending: 1 });
+      await ctx.db.query('UPDATE _prisma_migrations SET finished_at = NULL, rolled_back_at = now() WHERE migration_name = $1', [newest]);
+      expect(await fresh().readiness()).toMatchObject({ migrations: 'pending', pending: 1 });
+    } finally {
+      await ctx.db.query('UPDATE _prisma_migrations SET finished_at = now(), rolled_back_at = NULL WHERE migration_name = $1', [newest]);
+    }
+    expect(await fresh().readiness()).toEqual({ status: 'ok', database: 'ok', migrations: 'ok' });
+  });
+
+  it('a database never migrated has none of them', async () => {
+    const empty = await createTestDatabase({ empty: true });
+    const other = await createIntegrationContext([HealthModule], {}, empty);
+    try {
+      expect(await other.app.get(HealthService).readiness()).toEqual({
+        status: 'unavailable',
+        database: 'ok',
+        migrations: 'pending',
+        pending: shippedMigrations().length,
+      });
+    } finally {
+      await other.close();
+      await empty.drop();
+    }
   });
 });
 

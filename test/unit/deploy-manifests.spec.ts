@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +133,15 @@ describe('every manifest in deploy/kubernetes', () => {
   });
 });
 
+describe('deploy/kubernetes/base', () => {
+  it('makes only built-in kinds: the Prometheus Operator kinds are a component of their own, for clusters with its CRDs', () => {
+    const kinds = build(join(KUBERNETES, 'base')).map((object) => `${object.apiVersion}/${object.kind}`);
+    expect(kinds.filter((kind) => kind.startsWith('monitoring.coreos.com/'))).toEqual([]);
+    const operator = readKustomization(join(KUBERNETES, 'components', 'prometheus-operator'));
+    expect(operator.resources).toEqual(['servicemonitor.yaml', 'prometheusrule.yaml']);
+  });
+});
+
 describe.each([
   ['overlays/example', []],
   ['overlays/example with components/migration-job', [MIGRATION_JOB]],
@@ -160,8 +170,17 @@ describe.each([
       ...objects.flatMap((object) => podSpecsOf(object).flatMap((spec) => spec.containers.flatMap((c: any) => (c.env ?? []).map((e: any) => e.name)))),
     ];
     expect(named.filter((name) => !KNOWN_ENV.has(name))).toEqual([]);
-    // The same validation as at boot: any bad value would stop every replica.
-    const config = loadConfig({ ...configMap.data, ...secret.stringData });
+    // The example's signing secrets are placeholders too short to boot: a forgotten Secret stops every
+    // replica with the schema's message instead of signing with values anyone can read here.
+    expect(() => loadConfig({ ...configMap.data, ...secret.stringData })).toThrow(/METABASE_EMBEDDING_SECRET_KEY must be at least 32 bytes/);
+    expect(() => loadConfig({ ...configMap.data, ...secret.stringData })).toThrow(/METABASE_JWT_SHARED_SECRET must be at least 32 bytes/);
+    // With real secrets in their place, the same validation as at boot: any other bad value would stop every replica.
+    const config = loadConfig({
+      ...configMap.data,
+      ...secret.stringData,
+      METABASE_EMBEDDING_SECRET_KEY: randomBytes(32).toString('hex'),
+      METABASE_JWT_SHARED_SECRET: randomBytes(32).toString('hex'),
+    });
     expect(config.metrics.port).toBe(containerPort('metrics'));
     expect(config.port).toBe(containerPort('http'));
     expect(config.host).toBe('0.0.0.0');
@@ -187,7 +206,11 @@ describe.each([
     expect(selects(only(objects, 'NetworkPolicy').spec.podSelector.matchLabels, podLabels)).toBe(true);
     const hpa = only(objects, 'HorizontalPodAutoscaler');
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'embedgate' });
-    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(hpa.spec.minReplicas).toBe(3);
+    // The autoscaler owns the count: a `replicas` on its Deployment would reset it at each apply.
+    expect(deployment.spec.replicas).toBeUndefined();
+    // A drain can always evict one pod at the floor.
+    expect(only(objects, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
     const monitor = only(objects, 'ServiceMonitor');
     expect(selects(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
     for (const endpoint of monitor.spec.endpoints) {
@@ -278,6 +301,10 @@ async function exportedMetrics(): Promise<Map<string, { type: string; labels: Se
 
 /** Labels Prometheus adds to every series from the scrape target. */
 const TARGET_LABELS = new Set(['job', 'instance', 'namespace', 'pod', 'service', 'container', 'endpoint']);
+/** Series Prometheus writes itself for every target it scrapes (`up`: 1 when the scrape succeeded). */
+const PROMETHEUS_OWN = new Set(['up']);
+/** The job embedgate's targets get: compose's job_name, and the Service's name under a ServiceMonitor (no jobLabel). */
+const SCRAPE_JOB = 'embedgate';
 
 /** The metric selectors of a PromQL expression (Grafana's variables filled in), and its syntax errors. */
 function selectorsOf(expression: string) {
@@ -312,15 +339,31 @@ describe('the dashboard and the alert rules', () => {
       .flatMap((panel: any) => panel.targets.map((target: any): [string, string] => [`panel "${panel.title}"`, target.expr])),
   ];
 
+  it("the alerts' job is the one embedgate's targets get, in compose and under the ServiceMonitor", () => {
+    const compose = parseYaml(readFileSync(join(ROOT, 'deploy/compose/prometheus.yml'), 'utf8'));
+    expect(compose.scrape_configs.map((config: any) => config.job_name)).toContain(SCRAPE_JOB);
+    const [monitor] = readYamlDocuments(join(KUBERNETES, 'components', 'prometheus-operator', 'servicemonitor.yaml'));
+    expect(monitor.spec.jobLabel).toBeUndefined();
+    const [service] = readYamlDocuments(join(KUBERNETES, 'base', 'service.yaml'));
+    expect(service.metadata.name).toBe(SCRAPE_JOB);
+  });
+
   it('the Prometheus Operator rule holds the same alerts as deploy/prometheus/alerts.yml', () => {
-    const [rule] = readYamlDocuments(join(KUBERNETES, 'base', 'prometheusrule.yaml'));
+    const [rule] = readYamlDocuments(join(KUBERNETES, 'components', 'prometheus-operator', 'prometheusrule.yaml'));
     expect(rule.spec).toEqual(alerts);
   });
 
   it('cover what an operator watches', () => {
     const alertNames = alerts.groups.flatMap((group: any) => group.rules.map((rule: any) => rule.alert));
     expect(alertNames).toEqual(
-      expect.arrayContaining(['EmbedgateSeatBudgetNearlyExhausted', 'EmbedgateOutboxGrowing', 'EmbedgateDatabaseUnavailable', 'EmbedgateHighErrorRate']),
+      expect.arrayContaining([
+        'EmbedgateSeatBudgetNearlyExhausted',
+        'EmbedgateOutboxGrowing',
+        'EmbedgateDatabaseUnavailable',
+        'EmbedgateHighErrorRate',
+        'EmbedgateInstanceDown',
+        'EmbedgateAbsent',
+      ]),
     );
     const used = new Set(expressions.flatMap(([, expression]) => selectorsOf(expression).selectors.map((selector) => selector.metric)));
     for (const metric of [
@@ -345,6 +388,14 @@ describe('the dashboard and the alert rules', () => {
     expect(errors).toEqual([]);
     expect(selectors.length).toBeGreaterThan(0);
     for (const { metric, matchers } of selectors) {
+      if (PROMETHEUS_OWN.has(metric)) {
+        // Prometheus's own series of each target: only target labels, and the job is embedgate's.
+        for (const { label, value } of matchers) {
+          expect({ metric, label, known: TARGET_LABELS.has(label) }).toEqual({ metric, label, known: true });
+          if (label === 'job') expect(value).toBe(SCRAPE_JOB);
+        }
+        continue;
+      }
       const exported = catalog.get(metric);
       expect({ metric, exported: !!exported }).toEqual({ metric, exported: true });
       for (const { label, op, value } of matchers) {
