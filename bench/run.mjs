@@ -9,6 +9,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -130,6 +131,8 @@ async function steady(name, base, rate, pick, headers) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const latencies = [];
   const byKind = {};
+  /** Latencies by the second their request was due in: the worst second shows stalls a whole-row p99 hides. */
+  const bySecond = [];
   let errors = 0;
   let sent = 0;
   const inFlight = new Set();
@@ -143,6 +146,7 @@ async function steady(name, base, rate, pick, headers) {
           res.on('end', () => {
             const ms = performance.now() - dueAt;
             latencies.push(ms);
+            (bySecond[Math.floor((dueAt - start) / 1000)] ??= []).push(ms);
             (byKind[request.kind] ??= []).push(ms);
             if (res.statusCode < 200 || res.statusCode >= 300) errors++;
             resolve();
@@ -161,6 +165,11 @@ async function steady(name, base, rate, pick, headers) {
   };
   const start = performance.now();
   const total = rate * DURATION;
+  // The load generator shares the machine: when its own event loop stalls (its GC, a core taken by
+  // Postgres or the service), requests go out late and are charged for it. Its worst stall is reported
+  // beside the row, so a latency spike can be told apart from one of embedgate's.
+  const generatorDelay = monitorEventLoopDelay({ resolution: 1 });
+  generatorDelay.enable();
   await new Promise((resolve) => {
     const tick = () => {
       const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
@@ -171,6 +180,7 @@ async function steady(name, base, rate, pick, headers) {
     tick();
   });
   await Promise.all(inFlight);
+  generatorDelay.disable();
   const elapsed = (performance.now() - start) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
@@ -191,6 +201,8 @@ async function steady(name, base, rate, pick, headers) {
     max: round2(latencies.at(-1)),
     errors,
     errorShare: latencies.length ? errors / latencies.length : 0,
+    worstSecondP99: round2(Math.max(...bySecond.filter(Boolean).map((values) => percentile(values.sort((a, b) => a - b), 99)))),
+    generatorMaxLoopDelayMs: round2(generatorDelay.max / 1e6),
     kinds,
   };
 }
@@ -291,13 +303,17 @@ async function main() {
   const user = (id) => ({ id, email: `${id}@bench.example` });
 
   log('warming up');
-  // Warm up (JIT, pools, caches) on each path.
-  await autocannon({
-    url: base,
-    connections: 8,
-    duration: 2,
-    requests: embed(() => ({ tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() })).requests,
-  });
+  // Warm up (JIT, the pool's connections, caches) on each path: guest, returning SSO and new SSO users
+  // (the last with users of their own, so no scenario below finds its users already seated).
+  let warm = 0;
+  const warmUp = () => {
+    const roll = warm++ % 3;
+    if (roll === 0) return { tenant: pick(viewSlugs), user: user(`u-${Math.floor(Math.random() * USERS)}`), resource: resource() };
+    const i = roll === 1 ? Math.floor(Math.random() * RETURNING_SEATS) : warm;
+    const id = roll === 1 ? `ret-${i}` : `warm-${i}`;
+    return { tenant: drillSlugs[i % DRILL_TENANTS], user: user(id), resource: resource(), options: { launch: 'direct' } };
+  };
+  await autocannon({ url: base, connections: 8, duration: 3, requests: embed(warmUp).requests });
 
   const results = [];
   results.push(await run('floor (bare Fastify)', { url: floorUrl }));
@@ -489,6 +505,10 @@ async function main() {
       (r) =>
         `${pad(r.scenario, 36)}${pad(r.rps, 9)}${pad(r.p50, 10)}${pad(r.p99, 10)}${pad(r.ratioToFloor ?? '', 9)}${pad(errorsOf(r), 12)}${r.target} ${r.met}`,
     ),
+    `steady rows, their worst second's p99 and the load generator's own longest event-loop stall: ${rows
+      .filter((r) => r.steady)
+      .map((r) => `${r.scenario}: ${r.worstSecondP99} ms, ${r.generatorMaxLoopDelayMs} ms`)
+      .join('; ')}`,
     `steady rows: an open loop at the rate named, latency from when each request was due; the mix is 80 % guest, 19 % returning SSO, 1 % new SSO; by kind: ${rows
       .filter((r) => r.steady && Object.keys(r.kinds).length > 1)
       .map(
