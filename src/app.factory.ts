@@ -15,6 +15,7 @@ import { parseQueryStrictly } from './common/query-string.js';
 import { checkUrlText } from './common/url-text.js';
 import { securityHeaders } from './common/security-headers.js';
 import type { Config } from './config/config.js';
+import { fastifyTrustProxy, trustProxyWarning } from './config/trust-proxy.js';
 import { ConsoleSessionStore } from './console/console-session.store.js';
 import { admitRequests } from './lifecycle/request-admission.js';
 import { NestPinoLogger } from './logging/logger.js';
@@ -61,6 +62,8 @@ export function routeTableOf(app: NestFastifyApplication): readonly ServedRoute[
 
 /** Builds the HTTP application (not yet listening): used by main.ts and the tests. */
 export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<NestFastifyApplication> {
+  const trustProxyRisk = trustProxyWarning(config.trustProxy);
+  if (trustProxyRisk) logger.warn(trustProxyRisk);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -72,7 +75,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     },
     // Shutdown answers its own 503, in the contract's shape (src/lifecycle/request-admission.ts).
     return503OnClosing: false,
-    trustProxy: config.trustProxy,
+    // Decides request.ip (the failed-authentication throttle's key), request.protocol and request.host: src/config/trust-proxy.ts.
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     logController: new AccessLogController(),
     // Longer than the 200 characters checkUrlText allows, so an over-long id gets its 400 from there.
     routerOptions: { maxParamLength: 500, querystringParser: parseQueryStrictly },

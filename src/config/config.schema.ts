@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 
 /** Smallest accepted secret length, in bytes of its UTF-8 text (Metabase HMACs the string itself). */
 export const MIN_SECRET_BYTES = 32;
@@ -177,10 +178,16 @@ export const envObject = z.object({
   SESSION_SECRET: secret('SESSION_SECRET').optional(),
   SESSION_IDLE_MINUTES: integer('SESSION_IDLE_MINUTES', 1, 1_440).default(30),
   SESSION_ABSOLUTE_HOURS: integer('SESSION_ABSOLUTE_HOURS', 1, 168).default(8),
+  // Whose X-Forwarded-* to believe: see src/config/trust-proxy.ts for each form and what Fastify makes of it.
   TRUST_PROXY: z
-    .enum(['true', 'false'])
+    .string()
     .default('false')
-    .transform((v) => v === 'true'),
+    .transform((text, ctx): TrustProxy => {
+      const parsed = parseTrustProxy(text);
+      if ('value' in parsed) return parsed.value;
+      for (const message of parsed.problems) ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }),
   CACHE_TTL_MS: integer('CACHE_TTL_MS', 0, 10_000).default(2_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // /metrics: on a port of its own (not the API's) and/or behind a bearer token; neither: open on the API's port.

@@ -1,5 +1,6 @@
 import { envObject, envSchema, type Env } from './config.schema.js';
 import type { DemoSettings } from './demo-defaults.js';
+import type { TrustProxy } from './trust-proxy.js';
 
 /** The validated configuration, read once at boot. Nothing outside src/config reads process.env. */
 export interface Config {
@@ -18,8 +19,8 @@ export interface Config {
    * are seen at once). 0 turns caching off.
    */
   cacheTtlMs: number;
-  /** Behind a TLS-terminating proxy: trust X-Forwarded-For/-Proto (client address, https). */
-  trustProxy: boolean;
+  /** Whose X-Forwarded-For/-Proto/-Host to believe (TRUST_PROXY): none, every hop, a hop count or the proxies' addresses. */
+  trustProxy: TrustProxy;
   /** Where browsers reach embedgate: the base of one-time SSO launch links. */
   publicUrl: string;
   /** Send Metabase's `@tenant` claim in SSO tokens (Metabase's own tenant isolation). */
