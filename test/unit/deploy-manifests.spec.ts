@@ -238,6 +238,16 @@ describe.each([
     expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
   });
 
+  it("caps V8's old space well inside the container's memory limit (V8 would size it from the machine)", () => {
+    expect(container.command).toBeUndefined(); // tini stays the entrypoint
+    const [node, cap, main] = container.args;
+    expect([node, main]).toEqual(['node', 'dist/main.js']);
+    const capMiB = Number(/^--max-old-space-size=(\d+)$/.exec(cap)?.[1]);
+    const limitMiB = Number(/^(\d+)Mi$/.exec(container.resources.limits.memory)?.[1]);
+    expect(capMiB).toBeGreaterThanOrEqual(256);
+    expect(limitMiB - capMiB).toBeGreaterThanOrEqual(190);
+  });
+
   it('runs every container as non-root on a read-only root filesystem, with resources', () => {
     for (const spec of objects.flatMap(podSpecsOf)) {
       expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
