@@ -5,6 +5,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
 import type { Config } from '../config/config.js';
@@ -15,8 +16,11 @@ const UNTRACED_PATHS = /^\/(health\/|metrics(\?|$))/;
 /** How long the last spans may take to reach the collector at shutdown (the whole shutdown has 10 s). */
 const SHUTDOWN_FLUSH_MS = 2_000;
 
-/** Before a span ends: strips what an exported span must not carry (see redaction.ts). */
-class RedactingSpanProcessor implements tracing.SpanProcessor {
+/**
+ * Strips what an exported span must not carry (see redaction.ts). onEnding: Span.end() calls it before
+ * it marks the span ended, the last moment the span can be changed, and before any exporter sees it.
+ */
+export class RedactingSpanProcessor implements tracing.SpanProcessor {
   constructor(private readonly knownOrigins: ReadonlySet<string>) {}
   onStart(_span: tracing.Span, _parentContext: Context): void {}
   onEnding(span: tracing.Span): void {
@@ -33,7 +37,8 @@ class RedactingSpanProcessor implements tracing.SpanProcessor {
 
 /**
  * The OpenTelemetry Node SDK: spans exported over OTLP/HTTP (JSON) to `{endpoint}/v1/traces`, through
- * a batch processor; a parent-based ratio sampler; the HTTP, Fastify, pg and ioredis instrumentations.
+ * a batch processor; a parent-based ratio sampler; the HTTP, Fastify, pg, ioredis and undici (fetch)
+ * instrumentations.
  * No metrics or logs pipelines (Prometheus has the metrics; the logs carry the trace id). Must run
  * before anything imports Fastify, Nest, pg or ioredis: main.ts imports those modules afterwards.
  */
@@ -62,6 +67,9 @@ export async function startOpenTelemetry(config: NonNullable<Config['tracing']>,
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       // The command name only: keys and arguments stay out.
       new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
+      // Global fetch (the Metabase API clients, OIDC discovery): undici, which the HTTP instrumentation
+      // does not see. Inside a traced request only, as pg; no header is recorded (headersToSpanAttributes unset).
+      new UndiciInstrumentation({ requireParentforSpans: true }),
     ],
   });
   sdk.start();
