@@ -21,6 +21,7 @@ import {
 } from '../metabase/admin/sync-plan.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
+import { ATTR, inWorkerSpan, WORKER } from '../tracing/spans.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { FAIL_CLOSED_DEFAULT, type FailClosedSetting } from './fail-closed.js';
 import { FailClosedRepository } from './fail-closed.repository.js';
@@ -141,14 +142,21 @@ export class MetabaseStatusService implements OnModuleInit, OnApplicationBootstr
     this.scheduler.addInterval('metabase-check', setInterval(run, this.intervalMs));
   }
 
-  /** A scheduled run: the switch as another instance may have set it, then the check; failures are logged (without bodies). */
-  private async refresh(): Promise<void> {
-    try {
-      await this.reloadFailClosed();
-      await this.check();
-    } catch (error) {
-      this.logger.warn(`the scheduled Metabase check failed: ${(error as Error).message}`);
-    }
+  /**
+   * A scheduled or requested run, in a trace of its own (a request that asks for one does not wait for
+   * it): the switch as another instance may have set it, then the check; failures are logged (without bodies).
+   */
+  private refresh(): Promise<void> {
+    return inWorkerSpan(WORKER.metabaseCheck, async (span) => {
+      try {
+        await this.reloadFailClosed();
+        const { counts } = await this.check();
+        span.set({ [ATTR.blockingFindings]: counts.blocking, [ATTR.warningFindings]: counts.warning });
+      } catch (error) {
+        span.fail(error);
+        this.logger.warn(`the scheduled Metabase check failed: ${(error as Error).message}`);
+      }
+    });
   }
 
   /**

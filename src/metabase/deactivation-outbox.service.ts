@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONFIG, type Config } from '../config/config.js';
 import type { Tx } from '../database/transactions.js';
+import { ATTR, inWorkerSpan, WORKER, type WorkerSpan } from '../tracing/spans.js';
 import { longestReadMs, MetabaseApiClient, MetabaseApiError } from './metabase-api.client.js';
 import { OutboxRepository, type OutboxJob, type OutboxResult } from './outbox.repository.js';
 
@@ -31,6 +32,9 @@ export interface OutboxRun {
   retrying: number;
   failed: number;
 }
+
+/** How one claimed job ended: the count of the run it adds to. */
+type JobOutcome = Exclude<keyof OutboxRun, 'claimed'>;
 
 /** Backoff before attempt n+1: 5 s, 10 s, 20 s, … capped at one hour. */
 export const backoffSeconds = (attempts: number) => Math.min(3_600, 5 * 2 ** Math.max(0, attempts - 1));
@@ -95,7 +99,7 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
         const job = await this.claimNext();
         if (!job) break;
         run.claimed++;
-        await this.process(job, run);
+        run[await this.processTraced(job)]++;
       }
       if (run.claimed || run.skipped) this.logger.log(`outbox run: ${JSON.stringify(run)}`);
       return run;
@@ -135,7 +139,17 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
     return attempts !== null && attempts !== job.attempts ? 'takenOver' : 'cancelled';
   }
 
-  private async process(job: Job, run: OutboxRun): Promise<void> {
+  /** One claimed job in a trace of its own: its Metabase calls, its lease and its result (the claim, a poll, makes none). */
+  private processTraced(job: Job): Promise<JobOutcome> {
+    return inWorkerSpan(WORKER.outbox, async (span) => {
+      span.set({ [ATTR.attempt]: job.attempts });
+      const outcome = await this.process(job, span);
+      span.set({ [ATTR.outcome]: outcome });
+      return outcome;
+    });
+  }
+
+  private async process(job: Job, span: WorkerSpan): Promise<JobOutcome> {
     const client = this.client!;
     let sent = false;
     try {
@@ -144,22 +158,17 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
       let outcome = 'no active metabase user';
       if (user) {
         const renewal = await this.renewLease(job);
-        if (renewal !== 'renewed') {
-          run[renewal]++;
-          return;
-        }
+        if (renewal !== 'renewed') return renewal;
         sent = true;
         outcome = `${await client.deactivateUser(user.id, { signal: AbortSignal.timeout(this.callDeadlineMs) })} metabase user ${user.id}`;
       }
-      if (await this.finish(job, { status: 'done', outcome, lastError: null })) {
-        run.done++;
-        return;
-      }
+      if (await this.finish(job, { status: 'done', outcome, lastError: null })) return 'done';
       const why = await this.whyNotOurs(job);
-      run[why]++;
       // The seat was taken while the DELETE was on its way: reconciliation lists that seat's Metabase user as inactive.
       if (sent && why === 'cancelled') this.logger.warn(`outbox job ${job.id}: ${outcome} just as the user took a seat again`);
+      return why;
     } catch (error) {
+      span.fail(error);
       const message = error instanceof MetabaseApiError ? error.message : `unexpected: ${(error as Error).message}`;
       const giveUp = job.attempts >= MAX_ATTEMPTS;
       const recorded = await this.finish(job, {
@@ -167,9 +176,8 @@ export class DeactivationOutbox implements OnApplicationBootstrap {
         lastError: message.slice(0, 1000),
         nextAttemptAt: new Date(Date.now() + backoffSeconds(job.attempts) * 1000),
       });
-      if (!recorded) run[await this.whyNotOurs(job)]++;
-      else if (giveUp) run.failed++;
-      else run.retrying++;
+      if (!recorded) return await this.whyNotOurs(job);
+      return giveUp ? 'failed' : 'retrying';
     }
   }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { CONFIG, type Config } from '../config/config.js';
 import { LicenseReconciliation } from '../license/license-reconciliation.service.js';
+import { inWorkerSpan, WORKER } from '../tracing/spans.js';
 import { MetabaseSnapshotRepository } from './metabase-snapshots.repository.js';
 
 /**
@@ -44,12 +45,25 @@ export class MetabaseSnapshots implements OnApplicationBootstrap, OnModuleDestro
     try {
       const latest = await this.snapshots.latestAt();
       if (latest && Date.now() - latest.getTime() < 0.9 * this.config.metabaseSnapshotIntervalMinutes * 60_000) return false;
-      await this.take();
-      return true;
     } catch (error) {
-      this.logger.warn(`Metabase active-user snapshot failed: ${(error as Error).message}`);
+      this.warnFailed(error);
       return false;
     }
+    // A snapshot to take: a trace of its own (the look above, every instance at every tick, makes none).
+    return inWorkerSpan(WORKER.metabaseSnapshot, async (span) => {
+      try {
+        await this.take();
+        return true;
+      } catch (error) {
+        span.fail(error);
+        this.warnFailed(error);
+        return false;
+      }
+    });
+  }
+
+  private warnFailed(error: unknown): void {
+    this.logger.warn(`Metabase active-user snapshot failed: ${(error as Error).message}`);
   }
 
   /** Reads Metabase's active users now and records them with the seats held. */

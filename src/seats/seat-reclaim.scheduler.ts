@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONFIG, type Config } from '../config/config.js';
+import { ATTR, inWorkerSpan, WORKER } from '../tracing/spans.js';
 import { SeatLedger } from './seat-ledger.service.js';
 
 /**
@@ -27,20 +28,25 @@ export class SeatReclaimScheduler implements OnApplicationBootstrap {
     );
   }
 
-  /** Runs one reclamation if no other instance is running one; null when another held the lock. */
-  async runOnce(): Promise<{ count: number } | null> {
-    try {
-      return await this.ledger.whileReclaimLocked(
-        async () => {
-          const result = await this.ledger.reclaim(this.config.reclaim.idleDays, false, 'scheduler');
-          if (result.count) this.logger.log(`released ${result.count} seats idle for ${result.idleDays} days`);
-          return { count: result.count };
-        },
-        { maxWait: 10_000, timeout: 30 * 60_000 },
-      );
-    } catch (error) {
-      this.logger.warn(`scheduled reclamation failed: ${(error as Error).message}`);
-      return null;
-    }
+  /** Runs one reclamation, in a trace of its own, if no other instance is running one; null when another held the lock. */
+  runOnce(): Promise<{ count: number } | null> {
+    return inWorkerSpan(WORKER.seatReclaim, async (span) => {
+      try {
+        const reclaimed = await this.ledger.whileReclaimLocked(
+          async () => {
+            const result = await this.ledger.reclaim(this.config.reclaim.idleDays, false, 'scheduler');
+            if (result.count) this.logger.log(`released ${result.count} seats idle for ${result.idleDays} days`);
+            return { count: result.count };
+          },
+          { maxWait: 10_000, timeout: 30 * 60_000 },
+        );
+        span.set({ [ATTR.outcome]: reclaimed ? 'reclaimed' : 'locked', [ATTR.seats]: reclaimed?.count });
+        return reclaimed;
+      } catch (error) {
+        span.fail(error);
+        this.logger.warn(`scheduled reclamation failed: ${(error as Error).message}`);
+        return null;
+      }
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { SpanStatusCode, context, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Span } from '@opentelemetry/api';
 
 /**
  * embedgate's own spans, and the trace id of log lines. Everything here is a no-op, and costs one
@@ -13,6 +13,18 @@ export const SPAN = {
   mintSso: 'embedgate.tokens.mint_sso',
 } as const;
 
+/** The background workers: one unit of a worker's work is a root span `embedgate.worker.<name>` (inWorkerSpan). */
+export const WORKER = {
+  outbox: 'outbox',
+  webhooks: 'webhooks',
+  retention: 'retention',
+  usage: 'usage',
+  seatReclaim: 'seat_reclaim',
+  metabaseCheck: 'metabase_check',
+  metabaseSnapshot: 'metabase_snapshot',
+} as const;
+export type WorkerName = (typeof WORKER)[keyof typeof WORKER];
+
 /** The attributes embedgate sets: names and enumerations only, never a token, a key or an email. */
 export const ATTR = {
   tenant: 'embedgate.tenant',
@@ -22,6 +34,17 @@ export const ATTR = {
   seatOutcome: 'embedgate.seat.outcome',
   resourceType: 'embedgate.resource.type',
   tokenTtlSeconds: 'embedgate.token.ttl_seconds',
+  worker: 'embedgate.worker',
+  /** How a worker's unit of work ended: a word from its own short list (done, retrying, locked, ...). */
+  outcome: 'embedgate.outcome',
+  attempt: 'embedgate.attempt',
+  rows: 'embedgate.rows',
+  seats: 'embedgate.seats',
+  batches: 'embedgate.batches',
+  embeds: 'embedgate.embeds',
+  viewers: 'embedgate.viewers',
+  blockingFindings: 'embedgate.findings.blocking',
+  warningFindings: 'embedgate.findings.warning',
   errorType: 'error.type',
 } as const;
 
@@ -51,11 +74,14 @@ function ended<T>(span: Span, result: T, describe?: (result: T) => SpanAttribute
   return result;
 }
 
-function failed(span: Span, error: unknown): never {
-  // The error's code or class, not its message: a message may quote what a caller sent.
-  const type = (error as { code?: unknown })?.code ?? (error as Error)?.name ?? 'Error';
-  span.setAttribute(ATTR.errorType, String(type));
+/** Status ERROR, without a message; `error.type` the error's code or class, not its message: a message may quote what a caller sent. */
+function markFailed(span: Span, error?: unknown): void {
+  if (error !== undefined) span.setAttribute(ATTR.errorType, String((error as { code?: unknown })?.code ?? (error as Error)?.name ?? 'Error'));
   span.setStatus({ code: SpanStatusCode.ERROR });
+}
+
+function failed(span: Span, error: unknown): never {
+  markFailed(span, error);
   span.end();
   throw error;
 }
@@ -97,6 +123,38 @@ export function traceCalls<T extends object, K extends keyof T & string>(
   const describe = attributesOf as (...args: unknown[]) => SpanAttributes;
   Object.defineProperty(target, method, { value: (...args: unknown[]) => inSpan(name, describe(...args), () => original.apply(target, args)) });
   return target;
+}
+
+/** What one unit of a worker's work tells its span, as it learns it. */
+export interface WorkerSpan {
+  /** Counts and enumerations: never an email, a URL, a key or an error's text. */
+  set(attributes: SpanAttributes): void;
+  /** The unit failed though it caught its error (workers log and carry on): status ERROR, no message. */
+  fail(error?: unknown): void;
+}
+
+const UNTRACED: WorkerSpan = { set: () => undefined, fail: () => undefined };
+
+/**
+ * Runs one unit of a background worker's work (a claimed job, a delivery attempt, a flush) in a root
+ * span `embedgate.worker.<worker>` when tracing is on, so that its statements, calls and log lines
+ * have a trace; off, runs it as it is. Root even when started inside a request (an early flush): the
+ * request does not wait for it. Call it once the unit is known to have work: an idle poll, every
+ * second or so, must not make a trace.
+ */
+export function inWorkerSpan<T>(worker: WorkerName, work: (span: WorkerSpan) => Promise<T>): Promise<T> {
+  if (!on) return work(UNTRACED);
+  const options = { root: true, kind: SpanKind.INTERNAL, attributes: { [ATTR.worker]: worker } };
+  return tracer().startActiveSpan(`embedgate.worker.${worker}`, options, async (span) => {
+    try {
+      return await work({ set: (attributes) => span.setAttributes(defined(attributes)), fail: (error) => markFailed(span, error) });
+    } catch (error) {
+      markFailed(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /** pino's mixin when tracing is on: the active span's trace and span ids on every log line written inside one. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { CONFIG, type Config } from '../config/config.js';
+import { ATTR, inWorkerSpan, WORKER, type WorkerSpan } from '../tracing/spans.js';
 import { UsageBuffer } from './usage-buffer.js';
 import { UsageRepository } from './usage.repository.js';
 import type { UsageBatch, UsageMode } from './usage.js';
@@ -125,15 +126,23 @@ export class UsageRollup implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** The scheduled and early flushes: a failure is logged, and the counts wait for the next one. */
+  /**
+   * The scheduled and early flushes, each with something to write in a trace of its own (a tick with
+   * nothing recorded writes nothing, and makes no trace): a failure is logged, and the counts wait for the next one.
+   */
   private async flushQuietly(): Promise<void> {
-    try {
-      await this.flush();
-    } catch (error) {
-      this.earlyFlushAfter = Date.now() + this.config.usage.flushSeconds * 1000;
-      const waiting = this.buffered();
-      this.logger.warn(`usage flush failed (${waiting.embeds} embeds wait for the next): ${(error as Error).message}`);
-    }
+    if (this.buffered().embeds === 0) return;
+    await inWorkerSpan(WORKER.usage, async (span) => {
+      try {
+        const flushed = await this.flush();
+        span.set({ [ATTR.batches]: flushed.applied, [ATTR.embeds]: flushed.embeds, [ATTR.viewers]: flushed.viewers });
+      } catch (error) {
+        span.fail(error);
+        this.earlyFlushAfter = Date.now() + this.config.usage.flushSeconds * 1000;
+        const waiting = this.buffered();
+        this.logger.warn(`usage flush failed (${waiting.embeds} embeds wait for the next): ${(error as Error).message}`);
+      }
+    });
   }
 
   /**
@@ -143,16 +152,25 @@ export class UsageRollup implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (!this.enabled) return;
+    // Something left to write: a trace of its own; nothing (a flush in flight has its own): none.
+    await (this.buffered().embeds > 0 ? inWorkerSpan(WORKER.usage, (span) => this.lastFlush(span)) : this.lastFlush());
+  }
+
+  private async lastFlush(span?: WorkerSpan): Promise<void> {
     let timeout: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       this.flush().then(
         () => 'flushed' as const,
-        (error: unknown) => (error as Error).message,
+        (error: unknown) => {
+          span?.fail(error);
+          return (error as Error).message;
+        },
       ),
       new Promise<string>((resolve) => (timeout = setTimeout(() => resolve(`no answer in ${SHUTDOWN_FLUSH_MS} ms`), SHUTDOWN_FLUSH_MS))),
     ]);
     clearTimeout(timeout);
     if (outcome === 'flushed') return;
+    span?.fail();
     // A flush still waiting for the database gives its connection up: the pool closes next.
     this.shutdown.abort();
     this.logger.warn(`usage not flushed at shutdown (${this.buffered().embeds} embeds lost): ${outcome}`);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONFIG, type Config } from '../config/config.js';
+import { ATTR, inWorkerSpan, WORKER, type WorkerSpan } from '../tracing/spans.js';
 import { WebhookDeliveryRepository } from './webhook-delivery.repository.js';
 import { SendError, sendWebhook } from './webhook-sender.js';
 import { signWebhook } from './webhook-signing.js';
@@ -22,6 +23,9 @@ export interface DeliveryRun {
   /** Claimed by another worker once this one's lease ran out, or changed by an admin meanwhile: not recorded here. */
   lost: number;
 }
+
+/** How one attempt ended: the count of the run it adds to, or `released` (given back at shutdown, counted nowhere). */
+type AttemptOutcome = Exclude<keyof DeliveryRun, 'claimed'> | 'released';
 
 /**
  * The delay before attempt n+1: exponential from WEBHOOK_BACKOFF_BASE_MS (doubling per attempt, capped
@@ -80,7 +84,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnModuleDe
       for (let batch = 0; batch < MAX_BATCHES_PER_RUN && !this.stopping.signal.aborted; batch++) {
         const claims = await this.deliveries.claimDue(BATCH_SIZE, this.leaseSeconds);
         run.claimed += claims.length;
-        await Promise.all(claims.map((claim) => this.attempt(claim, run)));
+        await Promise.all(claims.map((claim) => this.attemptTraced(claim, run)));
         if (claims.length < BATCH_SIZE) break;
       }
     } catch (error) {
@@ -90,9 +94,20 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnModuleDe
     return run;
   }
 
-  private async attempt(claim: ClaimedDelivery, run: DeliveryRun): Promise<void> {
+  /** One attempt in a trace of its own: the POST and the recording of its outcome (the claim, a poll, makes none). */
+  private attemptTraced(claim: ClaimedDelivery, run: DeliveryRun): Promise<void> {
+    return inWorkerSpan(WORKER.webhooks, async (span) => {
+      span.set({ [ATTR.attempt]: claim.attempts });
+      const outcome = await this.attempt(claim, span);
+      span.set({ [ATTR.outcome]: outcome });
+      if (outcome !== 'released') run[outcome]++;
+    });
+  }
+
+  private async attempt(claim: ClaimedDelivery, span: WorkerSpan): Promise<AttemptOutcome> {
     const { webhooks } = this.config;
     let outcome: DeliveryOutcome;
+    let thrown: unknown;
     try {
       const request = signWebhook({ id: claim.eventId, type: claim.type, at: claim.at, data: claim.data }, claim.secrets, new Date());
       const answer = await sendWebhook(claim.url, request, { timeoutMs: webhooks.timeoutMs, policy: webhooks, signal: this.stopping.signal });
@@ -103,25 +118,24 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnModuleDe
     } catch (error) {
       if (this.stopping.signal.aborted) {
         await this.deliveries.release(claim).catch(() => undefined);
-        return;
+        return 'released';
       }
+      thrown = error;
       outcome = this.failure(claim, null, error instanceof SendError ? error.message : `unexpected: ${(error as Error).message}`);
     }
+    if (outcome.status !== 'delivered') span.fail(thrown);
     try {
-      if (!(await this.deliveries.finish(claim, outcome))) {
-        run.lost++;
-        return;
-      }
+      if (!(await this.deliveries.finish(claim, outcome))) return 'lost';
     } catch (error) {
+      span.fail(error);
       // The lease runs out and another attempt follows: a delivered event may come twice (same webhook-id).
       this.logger.warn(`webhook delivery ${claim.id}: the outcome could not be recorded: ${(error as Error).message}`);
-      run.lost++;
-      return;
+      return 'lost';
     }
-    run[outcome.status === 'pending' ? 'retrying' : outcome.status]++;
     if (outcome.status === 'failed') {
       this.logger.warn(`webhook delivery ${claim.id} (event ${claim.eventId}, ${claim.type}) failed after ${claim.attempts} attempts: ${outcome.error}`);
     }
+    return outcome.status === 'pending' ? 'retrying' : outcome.status;
   }
 
   private failure(claim: ClaimedDelivery, httpStatus: number | null, error: string): DeliveryOutcome {

@@ -8,11 +8,14 @@ import { FakeMetabase } from '../support/fake-metabase.js';
 import { startServiceProcess, type ServiceProcess } from '../support/process.js';
 import { rememberSecret } from '../support/secrets-hygiene.js';
 import { Api, embedBody, seed, startService, TEST_SECRETS, type RunningService } from '../support/service.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 // Tracing, end to end: `node dist/main.js` with OTEL_EXPORTER_OTLP_ENDPOINT pointing at an OTLP/HTTP
 // receiver in this test (JSON, as the exporter sends it), and its Metabase API at a fake Metabase. The
 // spans must arrive, carry the tenant and the rule, nest under the HTTP request (the Metabase calls
-// too), and hold no token, key, email or error message; the logs carry the trace id.
+// too), and hold no token, key, email or error message; the logs carry the trace id. The background
+// workers' units of work (a usage flush, an outbox job, a webhook delivery attempt) are root spans of
+// their own, with their statements and calls under them; their idle polls make none.
 
 interface ExportedSpan {
   scope: string;
@@ -21,6 +24,8 @@ interface ExportedSpan {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+  /** When it started, in epoch milliseconds. */
+  startMs: number;
   attributes: Record<string, unknown>;
   status: { code?: number; message?: string };
   events: { name: string; attributes: Record<string, unknown> }[];
@@ -28,6 +33,7 @@ interface ExportedSpan {
 
 /** OTLP's Status.code and Span.kind values. */
 const STATUS_ERROR = 2;
+const KIND_INTERNAL = 1;
 const KIND_SERVER = 2;
 const KIND_CLIENT = 3;
 const METABASE_API_KEY = `mb_tracing_api_key_${randomBytes(12).toString('hex')}`;
@@ -38,6 +44,11 @@ let seeding: RunningService;
 let appKey: string;
 let receiver: Server;
 let metabase: FakeMetabase;
+/** The webhook target: its path holds a token (as some targets' do), and it answers 500, so every delivery fails. */
+let hooks: WebhookReceiver;
+const HOOK_TOKEN = `hook_${randomBytes(12).toString('hex')}`;
+rememberSecret(HOOK_TOKEN);
+let webhookId: string;
 const exports: { path: string; contentType?: string; body: string }[] = [];
 
 beforeAll(async () => {
@@ -51,7 +62,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   metabase = await new FakeMetabase(METABASE_API_KEY, TEST_SECRETS.METABASE_JWT_SHARED_SECRET).start();
-  seeding = await startService({ SEAT_BUDGET: '100' });
+  // This in-process instance's webhook worker waits a minute before its first poll: the deliveries are the traced process's.
+  seeding = await startService({ SEAT_BUDGET: '100', WEBHOOK_ALLOW_HTTP_LOCALHOST: 'true', WEBHOOK_POLL_INTERVAL_MS: '60000' });
   const apps = await seed(seeding.admin, {
     tenants: [
       { slug: 'globex', name: 'Globex', kind: 'internal', tier: 'drill', customerId: 'globex-002' },
@@ -61,11 +73,18 @@ beforeAll(async () => {
     apps: { host: { tenants: ['globex', 'acme'] } },
   });
   appKey = apps.host.key!;
+  hooks = await new WebhookReceiver().start(`/hooks/${HOOK_TOKEN}`);
+  hooks.status = 500;
+  const webhook = await seeding.admin.post('/v1/webhooks', { url: hooks.url, events: ['seat.allocated', 'seat.released'] });
+  expect(webhook.status).toBe(201);
+  hooks.trust(webhook.body.secret);
+  webhookId = webhook.body.id;
 }, 60_000);
 
 afterAll(async () => {
   await seeding?.stop();
   await metabase?.stop();
+  await hooks?.stop();
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
@@ -82,6 +101,7 @@ const spansOf = (bodies: typeof exports): ExportedSpan[] =>
           traceId: span.traceId,
           spanId: span.spanId,
           parentSpanId: span.parentSpanId || undefined,
+          startMs: Number(BigInt(span.startTimeUnixNano) / 1_000_000n),
           attributes: attributesOf(span.attributes),
           status: span.status ?? {},
           events: (span.events ?? []).map((event: any) => ({ name: event.name, attributes: attributesOf(event.attributes) })),
@@ -98,9 +118,22 @@ const rootOf = (span: ExportedSpan, trace: ExportedSpan[]) => {
   return root;
 };
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `condition` holds (what the service process does in the background). */
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
 describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
   let service: ServiceProcess;
   let spans: ExportedSpan[];
+  /** From then on the workers had nothing to do, until the service stopped. */
+  let idleFrom: number;
   const seen: string[] = [];
   /** What a malformed JSON body sent to POST /v1/embeds holds. */
   const malformed = { email: 'mal.formed@acme.example', key: `egk_${randomBytes(20).toString('hex')}` };
@@ -115,6 +148,12 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
       // An SSO embed asks Metabase's API about the user's email (its identity check), inside the request.
       METABASE_API_URL: metabase.url,
       METABASE_API_KEY,
+      // The background workers, quick: the usage flush, the outbox (Metabase deactivations), webhook deliveries (one attempt each).
+      USAGE_FLUSH_SECONDS: '1',
+      OUTBOX_INTERVAL_SECONDS: '1',
+      WEBHOOK_ALLOW_HTTP_LOCALHOST: 'true',
+      WEBHOOK_POLL_INTERVAL_MS: '100',
+      WEBHOOK_MAX_ATTEMPTS: '1',
     });
     const app = new Api(service.baseUrl, appKey);
     const guest = await app.request('POST', '/v1/embeds', embedBody('acme', 'ana'), { 'x-request-id': 'trace-guest' });
@@ -134,12 +173,39 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     seen.push(appKey, guest.body.token, sso.body.jwt, direct.body.jwt, launchedJwt, new URL(sso.body.url).pathname.split('/').pop()!);
     const emails = ['ana@acme.example', 'bo@globex.example', 'cy@globex.example', malformed.email];
     seen.push(...emails, ...emails.map(encodeURIComponent), malformed.key, METABASE_API_KEY, ...Object.values(TEST_SECRETS));
+    seen.push(HOOK_TOKEN, ...hooks.secrets);
+    // bo signs in to Metabase, then Globex's seats are released: the outbox deactivates bo there (and finds no cy).
+    metabase.ssoLogin(sso.body.jwt);
+    const admin = new Api(service.baseUrl, seeding.admin.key);
+    const held = await admin.get('/v1/seats?tenant=globex');
+    expect(held.body.items.length).toBe(2);
+    for (const seat of held.body.items) expect((await admin.delete(`/v1/seats/${seat.id}`)).status).toBe(200);
+    const jobsRun = () =>
+      service.output
+        .filter((line) => line.includes('outbox run:'))
+        .reduce((sum, line) => sum + JSON.parse(JSON.parse(line).msg.slice('outbox run: '.length)).claimed, 0);
+    await until(() => jobsRun() === 2, 'the outbox to deactivate the released users');
+    expect(metabase.requests.filter((request) => request.startsWith('DELETE /api/user/')).length).toBe(1);
+    await until(async () => {
+      const deliveries = (await seeding.admin.get(`/v1/webhooks/${webhookId}/deliveries`)).body.items as { status: string }[];
+      return deliveries.length >= 4 && deliveries.every((delivery) => delivery.status === 'failed');
+    }, 'every webhook delivery to be attempted');
+    // Past the next usage flush too; then a while with nothing to do: polls every 100 ms (webhooks), every second (outbox, usage).
+    await sleep(1_200);
+    idleFrom = Date.now();
+    await sleep(3_000);
     // SIGTERM: the shutdown exports the spans still buffered.
     expect(await service.stop()).toBe(0);
     const traces = exports.filter((entry) => entry.path === '/v1/traces');
     expect(traces.length).toBeGreaterThan(0);
     spans = spansOf(traces);
-  }, 60_000);
+    // Nothing more for the instance started next (tracing off) to deliver.
+    expect((await seeding.admin.delete(`/v1/webhooks/${webhookId}`)).status).toBe(200);
+  }, 90_000);
+  // A setup that failed half way leaves the process running: it would keep Jest from exiting.
+  afterAll(async () => {
+    if (service?.child.exitCode === null) await service.stop('SIGKILL');
+  });
 
   it('exports OTLP/HTTP JSON to {endpoint}/v1/traces, named by OTEL_SERVICE_NAME', () => {
     const traces = exports.filter((entry) => entry.path === '/v1/traces');
@@ -230,8 +296,11 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     const launchSpans = spans.filter((span) => String(span.attributes['url.path'] ?? '').startsWith('/v1/launch/'));
     expect(launchSpans.length).toBeGreaterThan(0);
     for (const span of launchSpans) expect(span.attributes['url.path']).toBe('/v1/launch/[redacted]');
-    const listed = spans.find((span) => span.attributes['url.query'] !== undefined);
+    // The request's (the workers' Metabase calls have queries too: every value masked, as the request's).
+    const listed = spans.find((span) => span.kind === KIND_SERVER && span.attributes['url.query'] !== undefined);
     expect(listed?.attributes['url.query']).toBe('limit=*');
+    const queries = spans.map((span) => span.attributes['url.query']).filter((query) => query !== undefined);
+    expect(queries.flatMap((query) => String(query).replace(/^\?/, '').split('&')).filter((pair) => pair && !pair.endsWith('=*'))).toEqual([]);
   });
 
   it('writes the trace id of the request into its log lines', () => {
@@ -243,6 +312,77 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     expect(spans.filter((span) => span.traceId === completed[0].traceId).length).toBeGreaterThan(3);
     expect(completed.map((line) => line.traceId)).toContain(server!.traceId);
     expect(lines.find((line) => line.msg?.startsWith('tracing on'))).toMatchObject({ serviceName: 'embedgate-under-test', sampleRatio: 1 });
+  });
+
+  describe('the background workers', () => {
+    const workers = () => spans.filter((span) => span.name.startsWith('embedgate.worker.'));
+    const childrenOf = (parent: ExportedSpan) => spans.filter((span) => span.parentSpanId === parent.spanId);
+    const scopesUnder = (parent: ExportedSpan) => childrenOf(parent).map((span) => span.scope);
+
+    it('make each unit of work a root span embedgate.worker.<name>, INTERNAL, with counts and enumerations only', () => {
+      expect([...new Set(workers().map((span) => span.name))]).toEqual(
+        expect.arrayContaining(['embedgate.worker.usage', 'embedgate.worker.outbox', 'embedgate.worker.webhooks']),
+      );
+      for (const span of workers()) {
+        expect({ name: span.name, parent: span.parentSpanId, kind: span.kind }).toEqual({ name: span.name, parent: undefined, kind: KIND_INTERNAL });
+        expect(span.attributes['embedgate.worker']).toBe(span.name.slice('embedgate.worker.'.length));
+        for (const [key, value] of Object.entries(span.attributes)) {
+          expect({ key, allowed: key.startsWith('embedgate.') || key === 'error.type' }).toEqual({ key, allowed: true });
+          expect({ key, value, enumeration: typeof value === 'number' || /^[A-Za-z0-9_]+$/.test(String(value)) }).toEqual({ key, value, enumeration: true });
+        }
+      }
+    });
+
+    it('put a usage flush statements under its span', () => {
+      const flushes = workers().filter((span) => span.name === 'embedgate.worker.usage');
+      expect(flushes.length).toBeGreaterThan(0);
+      const embeds = flushes.reduce((sum, span) => sum + Number(span.attributes['embedgate.embeds'] ?? 0), 0);
+      // ana's, bo's and cy's embeds.
+      expect(embeds).toBe(3);
+      for (const flush of flushes) expect(scopesUnder(flush)).toContain('@opentelemetry/instrumentation-pg');
+    });
+
+    it("put an outbox job's statements and Metabase calls (the lookup, the deactivation) under its span", () => {
+      const jobs = workers().filter((span) => span.name === 'embedgate.worker.outbox');
+      expect(jobs.map((span) => span.attributes)).toEqual([
+        { 'embedgate.worker': 'outbox', 'embedgate.attempt': 1, 'embedgate.outcome': 'done' },
+        { 'embedgate.worker': 'outbox', 'embedgate.attempt': 1, 'embedgate.outcome': 'done' },
+      ]);
+      for (const job of jobs) expect(scopesUnder(job)).toContain('@opentelemetry/instrumentation-pg');
+      const calls = jobs.flatMap(childrenOf).filter((span) => span.scope === '@opentelemetry/instrumentation-undici');
+      expect(calls.map((call) => `${call.attributes['http.request.method']} ${call.attributes['url.path']}`).sort()).toEqual([
+        expect.stringMatching(/^DELETE \/api\/user\/\d+$/),
+        'GET /api/user',
+        'GET /api/user',
+      ]);
+    });
+
+    it("put a webhook delivery attempt's POST (its path redacted) and its statements under its span, and its log line carries its trace", () => {
+      const attempts = workers().filter((span) => span.name === 'embedgate.worker.webhooks');
+      expect(attempts.length).toBe(hooks.received.length);
+      for (const attempt of attempts) {
+        expect(attempt.attributes).toEqual({ 'embedgate.worker': 'webhooks', 'embedgate.attempt': 1, 'embedgate.outcome': 'failed' });
+        expect(attempt.status).toEqual({ code: STATUS_ERROR });
+        const post = childrenOf(attempt).find((span) => span.scope === '@opentelemetry/instrumentation-http');
+        expect(post?.kind).toBe(KIND_CLIENT);
+        expect(post?.attributes['http.response.status_code'] ?? post?.attributes['http.status_code']).toBe(500);
+        expect(String(post?.attributes['url.full'] ?? post?.attributes['http.url'])).toBe(`${new URL(hooks.url).origin}/[redacted]`);
+        expect(scopesUnder(attempt)).toContain('@opentelemetry/instrumentation-pg');
+      }
+      const lines = service.output.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+      const deadLetters = lines.filter((line) => String(line.msg).includes('failed after 1 attempts'));
+      expect(deadLetters.length).toBe(attempts.length);
+      for (const line of deadLetters) {
+        const attempt = attempts.find((span) => span.traceId === line.traceId);
+        expect(attempt?.spanId).toBe(line.spanId);
+      }
+    });
+
+    it('make no span while they only poll with nothing to do', () => {
+      expect(spans.filter((span) => span.startMs >= idleFrom).map((span) => span.name)).toEqual([]);
+      // Polled all along (about every 100 ms), and only the attempts made spans.
+      expect(workers().filter((span) => span.name === 'embedgate.worker.webhooks').length).toBe(hooks.received.length);
+    });
   });
 });
 
