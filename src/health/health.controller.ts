@@ -1,5 +1,5 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator.js';
 import { HealthService } from './health.service.js';
@@ -19,6 +19,12 @@ export class HealthController {
   @Get('ready')
   @Public()
   @ApiOperation({ summary: 'Readiness: the database answers and has every migration this build ships (503 otherwise)' })
+  @ApiResponse({ status: 200, description: '{status: ok, database: ok, migrations: ok}' })
+  @ApiResponse({
+    status: 503,
+    description:
+      '{status: unavailable, database: unreachable}, or {status: unavailable, database: ok, migrations: pending, pending: n}, or {status: unavailable, database: ok, migrations: unknown}',
+  })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const readiness = await this.health.readiness();
     if (readiness.status !== 'ok') void reply.status(503);

@@ -70,9 +70,15 @@ export class MetricsService {
     // SCRAPE_DATABASE_DEADLINE_MS (a Postgres that hangs rather than refuses), they are left empty and
     // embedgate_database_up says 0: the scrape itself still succeeds well inside Prometheus's scrape
     // timeout, so the alert can tell a database outage from an instance that is down.
-    const fromDatabase = async (gauge: { reset(): void }, read: () => Promise<void>) => {
+    // The deadline bounds the read only: a late answer is dropped, never written after the gauge was
+    // reset (it would show stale values at the next, overlapping scrape).
+    const fromDatabase = async <T>(gauge: { reset(): void }, read: () => Promise<T>, write: (value: T) => void) => {
       gauge.reset();
-      await withinDeadline(read()).catch(() => undefined);
+      const answered = await withinDeadline(read()).then(
+        (value) => ({ value }),
+        () => null,
+      );
+      if (answered) write(answered.value);
     };
     new Gauge({
       name: 'embedgate_database_up',
@@ -93,9 +99,7 @@ export class MetricsService {
       labelNames: ['tenant'] as const,
       registers: [this.registry],
       async collect() {
-        await fromDatabase(this, async () => {
-          for (const { tenant, value } of await database.seatsHeldByTenant()) this.set({ tenant }, value);
-        });
+        await fromDatabase(this, () => database.seatsHeldByTenant(), (rows) => rows.forEach(({ tenant, value }) => this.set({ tenant }, value)));
       },
     });
     new Gauge({
@@ -104,9 +108,7 @@ export class MetricsService {
       labelNames: ['tenant'] as const,
       registers: [this.registry],
       async collect() {
-        await fromDatabase(this, async () => {
-          for (const { tenant, value } of await database.seatCapsByTenant()) this.set({ tenant }, value);
-        });
+        await fromDatabase(this, () => database.seatCapsByTenant(), (rows) => rows.forEach(({ tenant, value }) => this.set({ tenant }, value)));
       },
     });
     new Gauge({
@@ -115,11 +117,14 @@ export class MetricsService {
       labelNames: ['kind'] as const,
       registers: [this.registry],
       async collect() {
-        await fromDatabase(this, async () => {
-          const license = await database.licenseSeats();
-          this.set({ kind: 'budget' }, license.budget);
-          this.set({ kind: 'held' }, license.held);
-        });
+        await fromDatabase(
+          this,
+          () => database.licenseSeats(),
+          (license) => {
+            this.set({ kind: 'budget' }, license.budget);
+            this.set({ kind: 'held' }, license.held);
+          },
+        );
       },
     });
     new Gauge({
@@ -128,11 +133,14 @@ export class MetricsService {
       labelNames: ['status'] as const,
       registers: [this.registry],
       async collect() {
-        await fromDatabase(this, async () => {
-          const outbox = await database.outboxCounts();
-          this.set({ status: 'pending' }, outbox.pending);
-          this.set({ status: 'failed' }, outbox.failed);
-        });
+        await fromDatabase(
+          this,
+          () => database.outboxCounts(),
+          (outbox) => {
+            this.set({ status: 'pending' }, outbox.pending);
+            this.set({ status: 'failed' }, outbox.failed);
+          },
+        );
       },
     });
     new Gauge({
@@ -140,7 +148,7 @@ export class MetricsService {
       help: 'Age of the oldest pending Metabase deactivation job (0 when none is pending)',
       registers: [this.registry],
       async collect() {
-        await fromDatabase(this, async () => this.set((await database.outboxCounts()).oldestPendingSeconds));
+        await fromDatabase(this, () => database.outboxCounts(), (outbox) => this.set(outbox.oldestPendingSeconds));
       },
     });
     new Gauge({

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } fro
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CONFIG, type Config } from '../config/config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { ATTR, inWorkerSpan, WORKER } from '../tracing/spans.js';
 import { PURGEABLE_TABLES, RetentionRepository, USAGE_TABLES, type PurgeableTable, type UsageTable } from './retention.repository.js';
 
 /** Rows per delete statement: each batch is its own short transaction, so no lock is held for long. */
@@ -53,29 +54,31 @@ export class RetentionService implements OnApplicationBootstrap {
     );
   }
 
-  /** The scheduled purge: never throws; null when another instance is purging or it failed. */
-  async runOnce(): Promise<AllPurgeCounts | null> {
-    try {
-      const purged = await this.purgeAll();
-      const total = purged ? Object.values(purged).reduce((sum, n) => sum + n, 0) : 0;
-      if (purged && total) this.logger.log(`purged ${total} rows: ${JSON.stringify(purged)}`);
-      return purged;
-    } catch (error) {
-      this.logger.warn(`retention purge failed: ${(error as Error).message}`);
-      return null;
-    }
+  /** The scheduled purge, in a trace of its own: never throws; null when another instance is purging or it failed. */
+  runOnce(): Promise<AllPurgeCounts | null> {
+    return inWorkerSpan(WORKER.retention, async (span) => {
+      try {
+        const purged = await this.purgeAll();
+        const total = purged ? Object.values(purged).reduce((sum, n) => sum + n, 0) : 0;
+        span.set({ [ATTR.outcome]: purged ? 'purged' : 'locked', [ATTR.rows]: total });
+        if (purged && total) this.logger.log(`purged ${total} rows: ${JSON.stringify(purged)}`);
+        return purged;
+      } catch (error) {
+        span.fail(error);
+        this.logger.warn(`retention purge failed: ${(error as Error).message}`);
+        return null;
+      }
+    });
   }
 
   /**
    * One whole purge, what the schedule and the CLI's `retention purge` both run: the expired rows
    * (purge) and the usage roll-up (purgeUsage). Null when another session holds the advisory lock.
    */
-  async purgeAll(now = new Date()): Promise<AllPurgeCounts | null> {
-    const purged = await this.purge(now);
-    if (!purged) return null;
-    const usage = await this.purgeUsage(now);
-    if (!usage) return null;
-    return { ...purged, ...usage };
+  purgeAll(now = new Date()): Promise<AllPurgeCounts | null> {
+    // One hold of the lock for both: another instance cannot slip in between and make a purge that
+    // already deleted rows report "someone else is purging".
+    return this.repository.whileLocked(async () => ({ ...(await this.purgeExpiredRows(now)), ...(await this.purgeUsageRows(now)) }));
   }
 
   /**
@@ -83,29 +86,28 @@ export class RetentionService implements OnApplicationBootstrap {
    * of flushes after a day (it only has to outlive a retried flush). Batch by batch, under the advisory
    * lock; null when another session holds it.
    */
-  async purgeUsage(now = new Date()): Promise<UsagePurgeCounts | null> {
+  purgeUsage(now = new Date()): Promise<UsagePurgeCounts | null> {
+    return this.repository.whileLocked(() => this.purgeUsageRows(now));
+  }
+
+  /** Purges every table, batch by batch, under the advisory lock; null when another session holds it. */
+  purge(now = new Date()): Promise<PurgeCounts | null> {
+    return this.repository.whileLocked(() => this.purgeExpiredRows(now));
+  }
+
+  /** purgeUsage's work, for a caller holding the lock. */
+  private async purgeUsageRows(now: Date): Promise<UsagePurgeCounts> {
     const days = this.config.usage.retentionDays;
     const cutoffs: Record<UsageTable, Date> = {
       usage_daily: new Date(now.getTime() - days * DAY_MS),
       usage_viewers: new Date(now.getTime() - days * DAY_MS),
       usage_batches: new Date(now.getTime() - DAY_MS),
     };
-    return this.repository.whileLocked(async () => {
-      const purged = Object.fromEntries(USAGE_TABLES.map((table) => [table, 0])) as UsagePurgeCounts;
-      for (const table of USAGE_TABLES) {
-        let deleted: number;
-        do {
-          deleted = await this.repository.deleteUsageBatch(table, cutoffs[table], BATCH_SIZE);
-          purged[table] += deleted;
-          if (deleted) this.metrics?.rowsPurged.inc({ table }, deleted);
-        } while (deleted === BATCH_SIZE);
-      }
-      return purged;
-    });
+    return this.drain(USAGE_TABLES, (table) => this.repository.deleteUsageBatch(table, cutoffs[table], BATCH_SIZE));
   }
 
-  /** Purges every table, batch by batch, under the advisory lock; null when another session holds it. */
-  async purge(now = new Date()): Promise<PurgeCounts | null> {
+  /** purge's work, for a caller holding the lock. */
+  private async purgeExpiredRows(now: Date): Promise<PurgeCounts> {
     const cutoffs: Record<PurgeableTable, Date> = {
       sso_launches: new Date(now.getTime() - LAUNCH_GRACE_MS),
       saml_requests: new Date(now.getTime() - SAML_ID_KEPT_MS),
@@ -117,17 +119,20 @@ export class RetentionService implements OnApplicationBootstrap {
       // Delivered webhook events (and those of deleted webhooks), like finished outbox jobs; dead letters stay.
       webhook_events: new Date(now.getTime() - this.config.retention.days * DAY_MS),
     };
-    return this.repository.whileLocked(async () => {
-      const purged = Object.fromEntries(PURGEABLE_TABLES.map((table) => [table, 0])) as PurgeCounts;
-      for (const table of PURGEABLE_TABLES) {
-        let deleted: number;
-        do {
-          deleted = await this.repository.deleteBatch(table, cutoffs[table], BATCH_SIZE);
-          purged[table] += deleted;
-          if (deleted) this.metrics?.rowsPurged.inc({ table }, deleted);
-        } while (deleted === BATCH_SIZE);
-      }
-      return purged;
-    });
+    return this.drain(PURGEABLE_TABLES, (table) => this.repository.deleteBatch(table, cutoffs[table], BATCH_SIZE));
+  }
+
+  /** Deletes batch after batch from each table, until a batch comes back short; counts by table. */
+  private async drain<T extends string>(tables: readonly T[], deleteBatch: (table: T) => Promise<number>): Promise<Record<T, number>> {
+    const purged = Object.fromEntries(tables.map((table) => [table, 0])) as Record<T, number>;
+    for (const table of tables) {
+      let deleted: number;
+      do {
+        deleted = await deleteBatch(table);
+        purged[table] += deleted;
+        if (deleted) this.metrics?.rowsPurged.inc({ table }, deleted);
+      } while (deleted === BATCH_SIZE);
+    }
+    return purged;
   }
 }

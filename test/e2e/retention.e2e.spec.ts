@@ -209,8 +209,21 @@ describe('what the purge looks after (generated from the schema)', () => {
     for (const reason of Object.values(TABLES_KEPT)) expect(reason.length).toBeGreaterThan(5);
   });
 
-  it('the schedule and the CLI run the same whole purge: both report every purged table', async () => {
-    const scheduled = await retention.runOnce();
+  it('the schedule and the CLI run the same whole purge, under one hold of the lock: both report every purged table', async () => {
+    const repository = service.app.get(RetentionRepository);
+    const whileLocked = repository.whileLocked;
+    let holds = 0;
+    repository.whileLocked = (work) => {
+      holds++;
+      return whileLocked.call(repository, work);
+    };
+    let scheduled;
+    try {
+      scheduled = await retention.runOnce();
+    } finally {
+      repository.whileLocked = whileLocked;
+    }
+    expect(holds).toBe(1);
     expect(Object.keys(scheduled ?? {}).sort()).toEqual([...purged].sort());
     const cli = await runCli(['retention', 'purge'], { DATABASE_URL: service.db.url });
     expect(cli.status).toBe(0);

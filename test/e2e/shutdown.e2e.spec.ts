@@ -159,6 +159,7 @@ describe('SIGTERM and SIGINT when idle', () => {
     expect(code).toBe(0);
     expect(ms).toBeLessThan(SHUTDOWN_DEADLINE_MS);
     // Once: the test harness records each line of the process's output once, whole.
+    await service.closed;
     expect(service.output.filter((line) => line.includes('"msg":"shut down"'))).toHaveLength(1);
     expect(service.output.filter((line) => line.includes('embedgate is listening'))).toHaveLength(1);
   }, 60_000);

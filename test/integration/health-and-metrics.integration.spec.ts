@@ -39,6 +39,16 @@ describe('readiness', () => {
     expect(await fresh().readiness()).toEqual({ status: 'ok', database: 'ok', migrations: 'ok' });
   });
 
+  it('says so when it cannot read which are applied (a role without SELECT on _prisma_migrations), not "unreachable"', async () => {
+    const repository = ctx.app.get(HealthRepository);
+    const refusing = Object.assign(Object.create(repository) as HealthRepository, {
+      unappliedMigrations: async () => {
+        throw new Error('permission denied for table _prisma_migrations');
+      },
+    });
+    expect(await new HealthService(refusing).readiness()).toEqual({ status: 'unavailable', database: 'ok', migrations: 'unknown' });
+  });
+
   it('a database never migrated has none of them', async () => {
     const empty = await createTestDatabase({ empty: true });
     const other = await createIntegrationContext([HealthModule], {}, empty);

@@ -13,6 +13,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   baseUrl: string;
   output: string[];
+  /** Resolves once the process exited and its output was read to the end (then `output` is whole). */
+  closed: Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -69,12 +71,16 @@ export async function startServiceProcess(
     });
   });
   // onData stays the one listener on stdout: it records every line, once, whole; a last line without
-  // its newline is recorded when the process exits.
-  child.once('exit', () => {
-    if (buffer) output.push(buffer);
-    buffer = '';
-  });
+  // its newline is recorded once the pipes are drained ('close' comes after 'exit' and the last data).
+  const closed = new Promise<void>((resolve) =>
+    child.once('close', () => {
+      if (buffer) output.push(buffer);
+      buffer = '';
+      resolve();
+    }),
+  );
   return {
+    closed,
     child,
     baseUrl: `http://127.0.0.1:${port}`,
     output,
@@ -83,7 +89,8 @@ export async function startServiceProcess(
         child.exitCode !== null
           ? child.exitCode
           : await new Promise<number | null>((resolve) => {
-              child.once('exit', (exitCode) => resolve(exitCode));
+              // 'close': the process exited and its output was read to the end (what the assertions read).
+              child.once('close', (exitCode) => resolve(exitCode));
               child.kill(signal);
             });
       assertLogsHoldNoSecrets(output, 'service process output');
@@ -107,7 +114,7 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   child.stdout!.on('data', (chunk) => (stdout += chunk));
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const status: number | null = await new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  const status: number | null = await new Promise((resolve) => child.once('close', (code) => resolve(code)));
   clearTimeout(timer);
   if (args[0] === 'keys') rememberSecret(stdout.trim());
   return { status, stdout, stderr };

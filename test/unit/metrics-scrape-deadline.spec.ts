@@ -27,3 +27,26 @@ describe('a scrape while Postgres hangs', () => {
     expect(text).toMatch(/^embedgate_db_pool_connections\{state="waiting"\} 12$/m);
   }, 15_000);
 });
+
+describe('an answer that comes after the deadline', () => {
+  it('is dropped, never written into the next, overlapping scrape', async () => {
+    const later = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+    let calls = 0;
+    const slowThenQuick = {
+      ...hangingDatabase,
+      ping: async () => undefined,
+      licenseSeats: async () => ({ budget: 10, held: 1 }),
+      outboxCounts: async () => ({ pending: 0, failed: 0, oldestPendingSeconds: 0 }),
+      seatCapsByTenant: async () => [],
+      // The first scrape's read answers late, with a tenant that is gone by the second scrape's read.
+      seatsHeldByTenant: () => (++calls === 1 ? later(SCRAPE_DATABASE_DEADLINE_MS + 400, [{ tenant: 'gone', value: 5 }]) : later(600, [{ tenant: 'acme', value: 1 }])),
+    };
+    const metrics = new MetricsService(slowThenQuick as never);
+    const first = await metrics.registry.metrics();
+    expect(first).not.toMatch(/embedgate_seats_held\{/);
+    await later(100, null);
+    const second = await metrics.registry.metrics(); // its reset comes before the first read's late answer
+    expect(second).toMatch(/^embedgate_seats_held\{tenant="acme"\} 1$/m);
+    expect(second).not.toMatch(/tenant="gone"/);
+  }, 15_000);
+});

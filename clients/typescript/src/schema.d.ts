@@ -494,7 +494,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers (503 otherwise) */
+        /** Readiness: the database answers and has every migration this build ships (503 otherwise) */
         get: operations["HealthController_ready"];
         put?: never;
         post?: never;
@@ -1705,7 +1705,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description {status: ok, database: ok, migrations: ok} */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description {status: unavailable, database: unreachable}, or {status: unavailable, database: ok, migrations: pending, pending: n}, or {status: unavailable, database: ok, migrations: unknown} */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
