@@ -201,7 +201,16 @@ async function steady(name, base, rate, pick, headers) {
     max: round2(latencies.at(-1)),
     errors,
     errorShare: latencies.length ? errors / latencies.length : 0,
-    worstSecondP99: round2(Math.max(...bySecond.filter(Boolean).map((values) => percentile(values.sort((a, b) => a - b), 99)))),
+    worstSecondP99: round2(
+      Math.max(
+        ...bySecond.filter(Boolean).map((values) =>
+          percentile(
+            values.sort((a, b) => a - b),
+            99,
+          ),
+        ),
+      ),
+    ),
     generatorMaxLoopDelayMs: round2(generatorDelay.max / 1e6),
     kinds,
   };

@@ -99,7 +99,11 @@ export class MetricsService {
       labelNames: ['tenant'] as const,
       registers: [this.registry],
       async collect() {
-        await fromDatabase(this, () => database.seatsHeldByTenant(), (rows) => rows.forEach(({ tenant, value }) => this.set({ tenant }, value)));
+        await fromDatabase(
+          this,
+          () => database.seatsHeldByTenant(),
+          (rows) => rows.forEach(({ tenant, value }) => this.set({ tenant }, value)),
+        );
       },
     });
     new Gauge({
@@ -108,7 +112,11 @@ export class MetricsService {
       labelNames: ['tenant'] as const,
       registers: [this.registry],
       async collect() {
-        await fromDatabase(this, () => database.seatCapsByTenant(), (rows) => rows.forEach(({ tenant, value }) => this.set({ tenant }, value)));
+        await fromDatabase(
+          this,
+          () => database.seatCapsByTenant(),
+          (rows) => rows.forEach(({ tenant, value }) => this.set({ tenant }, value)),
+        );
       },
     });
     new Gauge({
@@ -148,7 +156,11 @@ export class MetricsService {
       help: 'Age of the oldest pending Metabase deactivation job (0 when none is pending)',
       registers: [this.registry],
       async collect() {
-        await fromDatabase(this, () => database.outboxCounts(), (outbox) => this.set(outbox.oldestPendingSeconds));
+        await fromDatabase(
+          this,
+          () => database.outboxCounts(),
+          (outbox) => this.set(outbox.oldestPendingSeconds),
+        );
       },
     });
     new Gauge({

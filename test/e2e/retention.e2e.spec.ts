@@ -159,7 +159,10 @@ describe('the retention purge', () => {
     await job('done-3d@example.com', 'done', `now() - interval '3 days'`);
     const [{ id: tenantId }] = await service.db.query<{ id: string }>(`SELECT id FROM tenants WHERE slug = 'globex'`);
     for (const age of [40, 20]) {
-      await service.db.query(`INSERT INTO usage_daily (day, tenant_id, resource_key, guest) VALUES (current_date - $1::int, $2, 'sales-overview', 1)`, [age, tenantId]);
+      await service.db.query(`INSERT INTO usage_daily (day, tenant_id, resource_key, guest) VALUES (current_date - $1::int, $2, 'sales-overview', 1)`, [
+        age,
+        tenantId,
+      ]);
       await service.db.query(`INSERT INTO usage_viewers (day, tenant_id, resource_key, user_id) VALUES (current_date - $1::int, $2, 'sales-overview', 'u')`, [
         age,
         tenantId,
@@ -186,7 +189,11 @@ describe('the retention purge', () => {
     const byFlag = await runCli(['retention', 'purge', '--usage-days', '10'], { DATABASE_URL: service.db.url });
     expect(JSON.parse(byFlag.stdout)).toMatchObject({ usage_daily: 1, usage_viewers: 1 });
     expect(await service.db.query(`SELECT 1 FROM usage_daily UNION ALL SELECT 1 FROM usage_viewers`)).toEqual([]);
-    for (const bad of [['--days', '0'], ['--usage-days', '0'], ['--usage-days', 'soon']]) {
+    for (const bad of [
+      ['--days', '0'],
+      ['--usage-days', '0'],
+      ['--usage-days', 'soon'],
+    ]) {
       const refused = await runCli(['retention', 'purge', ...bad], { DATABASE_URL: service.db.url });
       expect(refused.status).toBe(2);
       expect(refused.stderr).toMatch(/must be a positive whole number/);
@@ -212,10 +219,11 @@ describe('what the purge looks after (generated from the schema)', () => {
   it('the schedule and the CLI run the same whole purge, under one hold of the lock: both report every purged table', async () => {
     const repository = service.app.get(RetentionRepository);
     const whileLocked = repository.whileLocked;
+    const held = whileLocked.bind(repository);
     let holds = 0;
-    repository.whileLocked = (work) => {
+    repository.whileLocked = <T>(work: () => Promise<T>) => {
       holds++;
-      return whileLocked.call(repository, work);
+      return held(work);
     };
     let scheduled;
     try {

@@ -39,7 +39,8 @@ describe('an answer that comes after the deadline', () => {
       outboxCounts: async () => ({ pending: 0, failed: 0, oldestPendingSeconds: 0 }),
       seatCapsByTenant: async () => [],
       // The first scrape's read answers late, with a tenant that is gone by the second scrape's read.
-      seatsHeldByTenant: () => (++calls === 1 ? later(SCRAPE_DATABASE_DEADLINE_MS + 400, [{ tenant: 'gone', value: 5 }]) : later(600, [{ tenant: 'acme', value: 1 }])),
+      seatsHeldByTenant: () =>
+        ++calls === 1 ? later(SCRAPE_DATABASE_DEADLINE_MS + 400, [{ tenant: 'gone', value: 5 }]) : later(600, [{ tenant: 'acme', value: 1 }]),
     };
     const metrics = new MetricsService(slowThenQuick as never);
     const first = await metrics.registry.metrics();
