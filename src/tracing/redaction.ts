@@ -68,11 +68,12 @@ const OWN_ATTRIBUTES = 'embedgate.';
 const ORIGIN = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/?#]*@)?([^/?#]*)/i;
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/i;
 /**
- * In SQL, read left to right: a quoted identifier, a comment, a string literal (`'…'`, `E'…'`) or a
- * dollar-quoted one (`$tag$…$tag$`), unterminated ones too. Identifiers and comments are matched so that
- * a quote inside them is not taken for the start of a literal.
+ * In SQL, read left to right: a quoted identifier, a comment, a string literal (`'…'`, or `E'…'` where
+ * a backslash escapes a quote) or a dollar-quoted one (`$tag$…$tag$`), unterminated ones too.
+ * Identifiers and comments are matched so that a quote inside them is not taken for the start of a literal.
  */
-const SQL_TOKEN = /"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|'(?:[^']|'')*(?:'|$)|\$([a-z_][a-z0-9_]*)?\$[\s\S]*?(?:\$\1\$|$)/gi;
+const SQL_TOKEN =
+  /"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|\be'(?:[^'\\]|\\[\s\S]|'')*(?:'|$)|'(?:[^']|'')*(?:'|$)|\$([a-z_][a-z0-9_]*)?\$[\s\S]*?(?:\$\1\$|$)/gi;
 
 /** The query with every value masked: `a=*&b=*`. */
 export function maskQuery(query: string): string {
@@ -109,7 +110,12 @@ export function safeUrl(url: string, pathsOf?: ReadonlySet<string>): string {
  */
 export function safeStatement(statement: string, system: unknown): string {
   if (system !== 'postgresql') return statement.trim().split(/\s/, 1)[0];
-  return statement.replace(SQL_TOKEN, (token) => (token.startsWith('"') ? token : token.startsWith('-') || token.startsWith('/') ? ' ' : "'?'"));
+  return statement.replace(SQL_TOKEN, (token) => {
+    if (token.startsWith('"')) return token;
+    if (token.startsWith('-') || token.startsWith('/')) return ' ';
+    // An escape string (E'…', where \' does not end it) keeps its prefix.
+    return /^e'/i.test(token) ? "E'?'" : "'?'";
+  });
 }
 
 const isHost = (value: string) => isIP(value.replace(/^\[(.*)\]$/, '$1')) !== 0 || HOST_NAME.test(value);

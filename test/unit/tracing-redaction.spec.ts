@@ -132,6 +132,11 @@ describe('what a statement keeps', () => {
       `UPDATE users SET email = E'ana@acme.example', note = 'it''s' WHERE id = 7`,
       `UPDATE users SET email = E'?', note = '?' WHERE id = 7`,
     ],
+    [
+      'no escape string, a backslash-escaped quote included',
+      `UPDATE users SET note = E'it\\'s ana@acme.example', k = e'egk_secret\\\\' WHERE id = 7`,
+      `UPDATE users SET note = E'?', k = E'?' WHERE id = 7`,
+    ],
     ['no dollar-quoted literal', `DO $body$ BEGIN PERFORM 'ana@acme.example'; END $body$`, `DO '?'`],
     ['no comment, and a quote in one starts no literal', `SELECT 1 -- don't\nWHERE email = 'ana@acme.example'`, `SELECT 1  \nWHERE email = '?'`],
     ['no block comment either', `SELECT 1 /* it's */ FROM t WHERE k = 'egk_secret'`, `SELECT 1   FROM t WHERE k = '?'`],
