@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { ROOT } from '../support/process.js';
+import { type Browser, type Page } from 'playwright-core';
+import { ARTIFACTS, describeInBrowser, launchBrowser } from '../support/browser.js';
 import { embedBody, freePort, seed, startService, type RunningService } from '../support/service.js';
 import { TestIdp } from '../support/test-idp.js';
 
@@ -12,13 +12,6 @@ import { TestIdp } from '../support/test-idp.js';
  * Chromium comes from `apt-get install chromium` (.ci/run does it); without it these tests are
  * skipped with a warning, unless REQUIRE_BROWSER_TESTS=1 (set by .ci/run) makes that a failure.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.REQUIRE_BROWSER_TESTS === '1') throw new Error(`browser tests required but ${CHROMIUM} is missing: apt-get install chromium`);
-if (!available) process.stderr.write(`WARNING: ${CHROMIUM} not found: browser tests skipped (apt-get install chromium)\n`);
-const describeInBrowser = available ? describe : describe.skip;
-
-const ARTIFACTS = join(ROOT, 'test', 'artifacts');
 const SP_ENTITY_ID = 'https://embedgate.test.example/saml';
 
 describeInBrowser('the console in a browser', () => {
@@ -28,7 +21,6 @@ describeInBrowser('the console in a browser', () => {
   let page: Page;
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     const port = await freePort();
     const publicUrl = `http://127.0.0.1:${port}`;
     idp = await TestIdp.create();
@@ -54,10 +46,7 @@ describeInBrowser('the console in a browser', () => {
       apps: { host: { tenants: '*' } },
     });
     for (const user of ['g-1', 'g-2', 'g-3']) await apps.host.post('/v1/embeds', embedBody('globex', user));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
     page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 900 } })).newPage();
   });
   afterAll(async () => {

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ROOT, startServiceProcess, type ServiceProcess } from '../support/process.js';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ARTIFACTS, describeInBrowser, launchBrowser } from '../support/browser.js';
+import { startServiceProcess, type ServiceProcess } from '../support/process.js';
 import { freePort } from '../support/service.js';
 
 /**
@@ -13,13 +14,6 @@ import { freePort } from '../support/service.js';
  * console.browser.spec.ts: without Chromium these tests are skipped with a warning, unless
  * REQUIRE_BROWSER_TESTS=1.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.REQUIRE_BROWSER_TESTS === '1') throw new Error(`browser tests required but ${CHROMIUM} is missing: apt-get install chromium`);
-if (!available) process.stderr.write(`WARNING: ${CHROMIUM} not found: browser tests skipped (apt-get install chromium)\n`);
-const describeInBrowser = available ? describe : describe.skip;
-
-const ARTIFACTS = join(ROOT, 'test', 'artifacts');
 
 describeInBrowser('the demo in a browser', () => {
   let dir: string;
@@ -30,7 +24,6 @@ describeInBrowser('the demo in a browser', () => {
   let page: Page;
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'embedgate-demo-browser-'));
     // As `npm start` runs it: no database, no secret, no SAML setting; only where the demo keeps its data and a free port.
     service = await startServiceProcess(
@@ -50,10 +43,7 @@ describeInBrowser('the demo in a browser', () => {
       .find((l) => l.startsWith('Console: '))!
       .slice('Console: '.length)
       .trim();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
   }, 300_000);
   afterAll(async () => {
     await browser?.close();

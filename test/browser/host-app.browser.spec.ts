@@ -1,13 +1,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { viewerCookieName } from '../../src/viewer-sessions/viewer-sessions.service.js';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { TokenRejected, verifyGuestToken, verifySsoToken, type GuestClaims, type SsoClaims } from '../support/metabase-verifier.js';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ARTIFACTS, describeInBrowser, launchBrowser } from '../support/browser.js';
 import { ROOT } from '../support/process.js';
+import { TokenRejected, verifyGuestToken, verifySsoToken, type GuestClaims, type SsoClaims } from '../support/metabase-verifier.js';
 import { rememberSecret } from '../support/secrets-hygiene.js';
 import { freePort, seed, startService, TEST_SECRETS, type RunningService } from '../support/service.js';
 
@@ -32,13 +32,6 @@ import { freePort, seed, startService, TEST_SECRETS, type RunningService } from 
  * Chromium comes from `apt-get install chromium` (.ci/run does it); without it these tests are skipped with a
  * warning, unless REQUIRE_BROWSER_TESTS=1 makes that a failure. Screenshots go to test/artifacts/.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.REQUIRE_BROWSER_TESTS === '1') throw new Error(`browser tests required but ${CHROMIUM} is missing: apt-get install chromium`);
-if (!available) process.stderr.write(`WARNING: ${CHROMIUM} not found: browser tests skipped (apt-get install chromium)\n`);
-const describeInBrowser = available ? describe : describe.skip;
-
-const ARTIFACTS = join(ROOT, 'test', 'artifacts');
 
 /** The demo users the host app offers (DEMO_USERS), by their index in its sign-in form. */
 const USERS = [
@@ -355,7 +348,6 @@ describeInBrowser('the example host app in a browser (embed.js’s provider call
   let foreignUrl: string;
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     const [egPort, hostPort, metabasePort, foreignPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     embedgateUrl = `http://localhost:${egPort}`;
     hostUrl = `http://localhost:${hostPort}`;
@@ -381,10 +373,7 @@ describeInBrowser('the example host app in a browser (embed.js’s provider call
       HOST_URL: hostUrl,
       DEMO_USERS: JSON.stringify(USERS),
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
