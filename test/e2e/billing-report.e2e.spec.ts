@@ -1,6 +1,7 @@
 import { UsageRollup } from '../../src/usage/usage-rollup.service.js';
 import { FakeMetabase } from '../support/fake-metabase.js';
 import { Api, embedBody, seed, startService, TEST_SECRETS, type RunningService } from '../support/service.js';
+import { writeSeatHistory, type SeatHistoryEvent } from '../support/seat-history.js';
 import { TestIdp } from '../support/test-idp.js';
 
 const METABASE_API_KEY = 'mb_test_api_key_billing_0123';
@@ -10,18 +11,7 @@ let idp: TestIdp;
 let sp: { entityId: string; acsUrl: string };
 let app: Api;
 let finance: Api;
-
-/** Writes seat history at given times, as the ledger would have (the table is append-only). */
-async function history(events: [string, string, 'allocated' | 'released', number, number][]) {
-  const tenants = Object.fromEntries((await service.db.query<{ id: string; slug: string }>('SELECT id, slug FROM tenants')).map((t) => [t.slug, t.id]));
-  for (const [at, tenant, kind, tenantHeldAfter, seatsHeldAfter] of events) {
-    await service.db.query(
-      `INSERT INTO seat_events (seat_id, tenant_id, user_id, kind, reason, actor, seats_held_after, tenant_held_after, seat_budget, at)
-       VALUES (gen_random_uuid(), $1, 'u', $2, 'test', 'test', $3, $4, 10, $5)`,
-      [tenants[tenant], kind, seatsHeldAfter, tenantHeldAfter, at],
-    );
-  }
-}
+const history = (events: SeatHistoryEvent[]) => writeSeatHistory(service.db, events);
 
 beforeAll(async () => {
   idp = await TestIdp.create();

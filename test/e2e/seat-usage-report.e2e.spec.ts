@@ -1,20 +1,10 @@
 import { Api, embedBody, seed, startService, type RunningService } from '../support/service.js';
+import { writeSeatHistory, type SeatHistoryEvent } from '../support/seat-history.js';
 
 let service: RunningService;
 let app: Api;
 let finance: Api;
-
-/** Writes seat history at given times, as the ledger would have (the table is append-only). */
-async function history(events: [string, string, 'allocated' | 'released', number, number][]) {
-  const tenants = Object.fromEntries((await service.db.query<{ id: string; slug: string }>('SELECT id, slug FROM tenants')).map((t) => [t.slug, t.id]));
-  for (const [at, tenant, kind, tenantHeldAfter, seatsHeldAfter] of events) {
-    await service.db.query(
-      `INSERT INTO seat_events (seat_id, tenant_id, user_id, kind, reason, actor, seats_held_after, tenant_held_after, seat_budget, at)
-       VALUES (gen_random_uuid(), $1, 'u', $2, 'test', 'test', $3, $4, 10, $5)`,
-      [tenants[tenant], kind, seatsHeldAfter, tenantHeldAfter, at],
-    );
-  }
-}
+const history = (events: SeatHistoryEvent[]) => writeSeatHistory(service.db, events);
 
 beforeAll(async () => {
   service = await startService({ SEAT_BUDGET: '10', SEAT_PRICE_PER_DAY: '1.50', SEAT_PRICE_CURRENCY: 'EUR' });
