@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable, Optional } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { Caches } from '../cache/caches.service.js';
@@ -8,6 +8,7 @@ import { Transactions, type Tx } from '../database/transactions.js';
 import type { KeyCredentials } from './api-key.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import type { Principal, Role } from './principal.js';
+import { sha256 } from '../common/hash.js';
 
 /**
  * API keys look like `egk_<id>_<secret>`: a typed prefix, a non-secret id (80 random bits) used to
@@ -23,8 +24,6 @@ function randomId(): string {
   for (let i = 0; i < 16; i++) id += BASE32[bytes[i] & 31];
   return id;
 }
-
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
 export interface CreatedKey {
   id: string;

@@ -1,11 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/config.js';
+import { sha256 } from '../common/hash.js';
 
 /** What a request for /metrics gets. */
 export type MetricsVerdict = 'serve' | 'not-found' | 'unauthorized';
 
 const BEARER = /^Bearer ([^\s]+)$/i;
-const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
 /**
  * Who may read /metrics, on the API's port and on the metrics port alike. With METRICS_PORT, the API's
@@ -16,7 +16,7 @@ export class MetricsAccess {
   private readonly tokenDigest?: Buffer;
 
   constructor(private readonly settings: Config['metrics'] = {}) {
-    this.tokenDigest = settings.token === undefined ? undefined : digest(settings.token);
+    this.tokenDigest = settings.token === undefined ? undefined : sha256(settings.token);
   }
 
   /** Whether /metrics is open to anyone who reaches the API's port. */
@@ -37,7 +37,7 @@ export class MetricsAccess {
     if (!this.tokenDigest) return true;
     const given = BEARER.exec(authorization ?? '')?.[1] ?? '';
     // Digests have one length, so the comparison takes the same time whatever was sent.
-    return timingSafeEqual(digest(given), this.tokenDigest);
+    return timingSafeEqual(sha256(given), this.tokenDigest);
   }
 }
 

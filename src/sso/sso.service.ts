@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../common/api-error.js';
@@ -12,6 +12,7 @@ import { SeatLedger, type AcquireResult } from '../seats/seat-ledger.service.js'
 import { TenantsService } from '../tenants/tenants.service.js';
 import { emailDomainAllowed, ssoEmailFor } from './sso-email.js';
 import { SsoLaunchRepository } from './sso-launch.repository.js';
+import { sha256 } from '../common/hash.js';
 
 /** A seat outcome once the identity is settled (conflicts are thrown as 409). */
 export type SeatOutcome = Exclude<AcquireResult, { outcome: 'identity-conflict' | 'identity-retry' }>;
@@ -26,7 +27,6 @@ export interface SsoUser {
 
 /** Launch links live this long and work once. */
 export const LAUNCH_TTL_SECONDS = 60;
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 const LAUNCH_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /**

@@ -8,6 +8,7 @@ import { CONFIG, type Config } from '../config/config.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import type { OpenViewerSessionInput } from './viewer-session.dto.js';
 import { ViewerSessionRepository } from './viewer-session.repository.js';
+import { sha256 } from '../common/hash.js';
 
 /**
  * The cookie of the sessions bound to one host page origin: one cookie per origin, so a page of one
@@ -21,7 +22,6 @@ export const EXCHANGE_TTL_SECONDS = 60;
 const RANDOM_PART = /^[A-Za-z0-9_-]{43}$/;
 /** How stale last_seen_at may get before a provider call records activity (the repository's touch uses the same minute). */
 const TOUCH_EVERY_MS = 60_000;
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
 const invalidSession = (message: string) => new ApiError(401, 'viewer_session_invalid', message);
 
