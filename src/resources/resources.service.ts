@@ -61,6 +61,8 @@ const resourceView = (r: Resource): ResourceView => ({
 @Injectable()
 export class ResourcesService {
   private readonly cache: EpochCache<string, Resource | null>;
+  /** The rows registering one Metabase item (`type:metabaseId`), for the SDK's guest provider. */
+  private readonly byItem: EpochCache<string, Resource[]>;
 
   constructor(
     private readonly resources: ResourceRepository,
@@ -69,19 +71,23 @@ export class ResourcesService {
     caches: Caches,
   ) {
     this.cache = caches.create('resources');
+    this.byItem = caches.create('resources-by-item');
   }
 
   async create(input: CreateResourceInput, actor: string): Promise<ResourceView> {
     try {
-      const resource = await this.cache.invalidating([input.key], () =>
-        this.transactions.run(async (tx) => {
-          const created = await this.resources.create(
-            { key: input.key, type: input.type, metabaseId: input.metabaseId, tenantParam: input.tenantParam ?? null, guest: input.guest },
-            tx,
-          );
-          await this.audit.record(tx, { type: 'resource.created', actor, data: { ...input } });
-          return created;
-        }),
+      // A new key may register an item already registered: every item lookup is forgotten too.
+      const resource = await this.byItem.invalidating('all', () =>
+        this.cache.invalidating([input.key], () =>
+          this.transactions.run(async (tx) => {
+            const created = await this.resources.create(
+              { key: input.key, type: input.type, metabaseId: input.metabaseId, tenantParam: input.tenantParam ?? null, guest: input.guest },
+              tx,
+            );
+            await this.audit.record(tx, { type: 'resource.created', actor, data: { ...input } });
+            return created;
+          }),
+        ),
       );
       return resourceView(resource);
     } catch (error) {
@@ -99,9 +105,10 @@ export class ResourcesService {
    * The resource embed.js's guest provider names by Metabase id (numeric or entity id, as registered).
    * Several keys may register one item: those that are guest-embeddable must agree on the tenant
    * parameter, or the item is ambiguous (fail closed: which filter would be locked is unknown).
+   * Cached like findCached: it is on the guest provider's path.
    */
   async findForMetabaseItem(type: ResourceType, metabaseId: string): Promise<Resource | null> {
-    const rows = await this.resources.findByMetabaseItem(type, metabaseId);
+    const rows = await this.byItem.getOrLoad(`${type}:${metabaseId}`, () => this.resources.findByMetabaseItem(type, metabaseId));
     const guest = rows.filter((row) => row.guest && row.tenantParam);
     if (new Set(guest.map((row) => row.tenantParam)).size > 1) {
       throw new ApiError(409, 'resource_ambiguous', `${type} ${metabaseId} is registered under several keys with different tenant parameters`);
