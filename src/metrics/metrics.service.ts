@@ -72,6 +72,10 @@ export class MetricsService {
     // timeout, so the alert can tell a database outage from an instance that is down.
     // The deadline bounds the read only: a late answer is dropped, never written after the gauge was
     // reset (it would show stale values at the next, overlapping scrape).
+    // The two outbox gauges share one read per scrape: prom-client collects them side by side, so the
+    // second finds the first's read in flight.
+    let outboxRead: ReturnType<MetricsRepository['outboxCounts']> | null = null;
+    const outboxCounts = () => (outboxRead ??= database.outboxCounts().finally(() => (outboxRead = null)));
     const fromDatabase = async <T>(gauge: { reset(): void }, read: () => Promise<T>, write: (value: T) => void) => {
       gauge.reset();
       const answered = await withinDeadline(read()).then(
@@ -141,14 +145,10 @@ export class MetricsService {
       labelNames: ['status'] as const,
       registers: [this.registry],
       async collect() {
-        await fromDatabase(
-          this,
-          () => database.outboxCounts(),
-          (outbox) => {
-            this.set({ status: 'pending' }, outbox.pending);
-            this.set({ status: 'failed' }, outbox.failed);
-          },
-        );
+        await fromDatabase(this, outboxCounts, (outbox) => {
+          this.set({ status: 'pending' }, outbox.pending);
+          this.set({ status: 'failed' }, outbox.failed);
+        });
       },
     });
     new Gauge({
@@ -156,11 +156,7 @@ export class MetricsService {
       help: 'Age of the oldest pending Metabase deactivation job (0 when none is pending)',
       registers: [this.registry],
       async collect() {
-        await fromDatabase(
-          this,
-          () => database.outboxCounts(),
-          (outbox) => this.set(outbox.oldestPendingSeconds),
-        );
+        await fromDatabase(this, outboxCounts, (outbox) => this.set(outbox.oldestPendingSeconds));
       },
     });
     new Gauge({

@@ -51,3 +51,26 @@ describe('an answer that comes after the deadline', () => {
     expect(second).not.toMatch(/tenant="gone"/);
   }, 15_000);
 });
+
+describe('a scrape', () => {
+  it('reads the outbox counts once for both outbox gauges', async () => {
+    let reads = 0;
+    const metrics = new MetricsService({
+      ...hangingDatabase,
+      ping: async () => undefined,
+      licenseSeats: async () => ({ budget: 10, held: 1 }),
+      seatsHeldByTenant: async () => [],
+      seatCapsByTenant: async () => [],
+      outboxCounts: async () => {
+        reads++;
+        return { pending: 3, failed: 1, oldestPendingSeconds: 42 };
+      },
+    } as never);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^embedgate_outbox_jobs\{status="pending"\} 3$/m);
+    expect(text).toMatch(/^embedgate_outbox_oldest_pending_seconds 42$/m);
+    expect(reads).toBe(1);
+    await metrics.registry.metrics();
+    expect(reads).toBe(2);
+  });
+});
