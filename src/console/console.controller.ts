@@ -22,15 +22,13 @@ import { metabaseView } from './views/metabase.view.js';
 import { signedOutView } from './views/pages.view.js';
 import { seatUsageView } from './views/seat-usage.view.js';
 import { downgradeConfirmView, tenantsView } from './views/tenants.view.js';
-
-const DAY = 86_400_000;
-const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+import { DAY_MS, isoDay } from '../common/days.js';
 
 /** The report's days: the given ones (checked calendar dates), else the last 30; at most 366. */
 function parseRange(from?: Date, to?: Date) {
   const end = to ?? new Date(`${isoDay(new Date())}T00:00:00Z`);
-  let start = from ?? new Date(end.getTime() - 29 * DAY);
-  if (start > end || (end.getTime() - start.getTime()) / DAY > 365) start = new Date(end.getTime() - 29 * DAY);
+  let start = from ?? new Date(end.getTime() - 29 * DAY_MS);
+  if (start > end || (end.getTime() - start.getTime()) / DAY_MS > 365) start = new Date(end.getTime() - 29 * DAY_MS);
   return { start, end };
 }
 

@@ -18,9 +18,8 @@ import { ConsoleExceptionsFilter } from './console-exceptions.filter.js';
 import { billingView } from './views/billing.view.js';
 import { forecastView } from './views/forecast.view.js';
 import { usageView } from './views/usage.view.js';
+import { DAY_MS, isoDay } from '../common/days.js';
 
-const DAY = 86_400_000;
-const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 /** A form's empty field is "not given". */
 const emptyAsUnset = <T extends z.ZodType>(schema: T) => z.union([schema, z.literal('').transform(() => undefined)]).optional();
 
@@ -67,9 +66,9 @@ const forecastPageQuery = z
 /** The report's days: the given ones (checked calendar dates), else the last 30; at most 366. */
 function parseRange(from?: Date, to?: Date) {
   const end = to ?? new Date(`${isoDay(new Date())}T00:00:00Z`);
-  const start = from ?? new Date(end.getTime() - 29 * DAY);
+  const start = from ?? new Date(end.getTime() - 29 * DAY_MS);
   if (start > end) throw new ApiError(400, 'validation_error', 'to is before from');
-  if ((end.getTime() - start.getTime()) / DAY > 365) throw new ApiError(400, 'range_too_large', 'the range is over 366 days');
+  if ((end.getTime() - start.getTime()) / DAY_MS > 365) throw new ApiError(400, 'range_too_large', 'the range is over 366 days');
   return { start, end };
 }
 

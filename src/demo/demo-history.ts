@@ -6,7 +6,7 @@
  * reclaimed.
  */
 
-const DAY_MS = 86_400_000;
+import { DAY_MS, isoDay } from '../common/days.js';
 
 /** A tenant whose users take seats (drill tier or internal): how many seats it holds over the weeks. */
 export interface DemoSeatTenant {
@@ -109,7 +109,6 @@ export function demoUser(tenant: { slug: string; emailDomain: string }, n: numbe
   };
 }
 
-const isoDay = (date: Date) => date.toISOString().slice(0, 10);
 const lerp = (from: number, to: number, t: number) => from + (to - from) * t;
 
 interface Action {

@@ -18,13 +18,13 @@ import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { planDemoHistory, type DemoGuestTenant, type DemoHistory, type DemoSeatTenant } from './demo-history.js';
 import { DEMO_WEBHOOK_INBOX_PATH } from './demo-webhook-inbox.controller.js';
 import { DEMO_SEEDED_EVENT, DemoRepository } from './demo.repository.js';
+import { DAY_MS } from '../common/days.js';
 
 const ACTOR = 'demo-seed';
 /** The actor of the history's seat events: they were not made by anyone, and say so. */
 const HISTORY_ACTOR = 'demo-history';
 const HISTORY_DAYS = 42;
 const DEMO_APP = 'demo host app';
-const DAY_MS = 86_400_000;
 /** Thousands of rows, each seat event through the webhooks' trigger, on a one-session embedded Postgres: more than the default 5 s. */
 const HISTORY_TX = { maxWait: 10_000, timeout: 120_000 };
 const DEMO_WEBHOOK_EVENTS = ['budget.threshold_crossed', 'tenant.tier_changed'];

@@ -29,8 +29,9 @@
  * calendar day alone, [start(D), end(D)).
  */
 
+import { DAY_MS } from '../common/days.js';
+
 export const HOUR_MS = 3_600_000;
-export const DAY_MS = 24 * HOUR_MS;
 /** How far back from the end of a day Metabase looks for that day's count. */
 export const BILLING_WINDOW_MS = 36 * HOUR_MS;
 

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '../config/config.js';
 import { LicenseService } from '../license/license.service.js';
-import { BILLING_WINDOW_MS, billableDays, DAY_MS } from './billing-rule.js';
+import { BILLING_WINDOW_MS, billableDays } from './billing-rule.js';
 import { MetabaseSnapshotRepository } from './metabase-snapshots.repository.js';
 import { MetabaseSnapshots } from './metabase-snapshots.service.js';
 import { SeatUsageRepository } from './seat-usage.repository.js';
+import { DAY_MS, isoDay, round2 } from '../common/days.js';
 
 /** The rule, as the report states it. */
 export const BILLING_RULE =
@@ -42,9 +43,6 @@ export interface BillingReport {
   tenants: { tenant: string; seatDays: number; cost?: number }[];
   totals: { billableSeatDays: number; billablePeak: number; ledgerPeak: number; overBudgetDays: number; cost?: number };
 }
-
-const isoDay = (date: Date) => date.toISOString().slice(0, 10);
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /**
  * The billing-matched report: each day's billable count by Metabase's rule (billing-rule.ts) from the

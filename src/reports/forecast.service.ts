@@ -6,10 +6,10 @@ import { UsageReports } from '../usage/usage.service.js';
 import type { ForecastRequest } from './forecast.dto.js';
 import { forecastSeats, type SeatForecast, type TenantForecast } from './forecast.js';
 import { ForecastRepository } from './forecast.repository.js';
+import { DAY_MS, isoDay, round2 } from '../common/days.js';
 
 /** A month, for the forecast's cost: Metabase prorates per day. */
 export const DAYS_PER_MONTH = 30;
-const DAY_MS = 86_400_000;
 
 export interface ForecastReport {
   /** The usage the viewers are counted over: the last windowDays UTC days, today included. */
@@ -27,9 +27,6 @@ export interface ForecastReport {
   /** The same forecast with no change and the budget now, to compare with. */
   current: { billable: number; costPerMonth?: number; fallsBackToGuest: string[]; denied: string[] };
 }
-
-const isoDay = (date: Date) => date.toISOString().slice(0, 10);
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /** POST /v1/reports/forecast and the console's forecast page: changes are tried, never applied. */
 @Injectable()

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '../config/config.js';
 import { LicenseService } from '../license/license.service.js';
 import { SeatUsageRepository, type DailySeatHistory } from './seat-usage.repository.js';
+import { DAY_MS, isoDay, round2 } from '../common/days.js';
 
 export interface SeatUsageRow {
   date: string;
@@ -22,10 +23,6 @@ export interface SeatUsageReport {
   tenants: { tenant: string; peakSeats: number; seatDays: number; cost?: number }[];
   totals: { peakSeats: number; seatDays: number; budget: number; peakOverBudgetDays: number; cost?: number };
 }
-
-const DAY_MS = 86_400_000;
-const isoDay = (date: Date) => date.toISOString().slice(0, 10);
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /**
  * The finance report, computed from the append-only seat history: per UTC day and tenant, the

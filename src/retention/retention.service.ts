@@ -4,11 +4,11 @@ import { CONFIG, type Config } from '../config/config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ATTR, inWorkerSpan, WORKER } from '../tracing/spans.js';
 import { PURGEABLE_TABLES, RetentionRepository, USAGE_TABLES, type PurgeableTable, type UsageTable } from './retention.repository.js';
+import { DAY_MS } from '../common/days.js';
 
 /** Rows per delete statement: each batch is its own short transaction, so no lock is held for long. */
 const BATCH_SIZE = 1_000;
 const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 /** A launch link opened up to an hour after it expired is still told "expired" (410), not "unknown" (404). */
 const LAUNCH_GRACE_MS = HOUR_MS;
 /** node-saml takes an answer to a request for 10 minutes, an assertion up to 10 minutes old: a day is ample. */

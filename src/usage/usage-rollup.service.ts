@@ -6,8 +6,8 @@ import { ATTR, inWorkerSpan, WORKER, type WorkerSpan } from '../tracing/spans.js
 import { UsageBuffer } from './usage-buffer.js';
 import { UsageRepository } from './usage.repository.js';
 import type { UsageBatch, UsageMode } from './usage.js';
+import { DAY_MS } from '../common/days.js';
 
-const DAY_MS = 86_400_000;
 /** How long the flush at shutdown may take: the process must be gone within 10 s of the signal. */
 const SHUTDOWN_FLUSH_MS = 2_000;
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { UsageRepository } from './usage.repository.js';
 import type { TenantViewers, UsageReportRow } from './usage.js';
+import { isoDay } from '../common/days.js';
 
 export interface UsageReport {
   from: string;
@@ -16,8 +17,6 @@ export interface UsageReport {
   tenants: { tenant: string; guest: number; sso: number; denied: number; viewers: number }[];
   totals: { guest: number; sso: number; denied: number; viewers: number };
 }
-
-const isoDay = (date: Date) => date.toISOString().slice(0, 10);
 
 /** Reads of the usage roll-up: the usage report, and distinct viewers for the forecast. */
 @Injectable()
