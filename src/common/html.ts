@@ -1,3 +1,5 @@
+import type { FastifyReply } from 'fastify';
+
 /** Server-rendered HTML: every interpolated value is escaped unless it is already SafeHtml. */
 export class SafeHtml {
   constructor(readonly value: string) {}
@@ -39,3 +41,7 @@ export function simplePage(title: string, body: SafeHtml): string {
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title} · embedgate</title><style>${STYLE}</style></head>
 <body><main><h1>${title}</h1>${body}</main></body></html>`.value;
 }
+
+/** Sends a server-rendered page: HTML, never cached (it holds a CSRF token or a person's data). */
+export const sendPage = (reply: FastifyReply, page: string, status = 200): void =>
+  void reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);

@@ -23,6 +23,7 @@ import { signedOutView } from './views/pages.view.js';
 import { seatUsageView } from './views/seat-usage.view.js';
 import { downgradeConfirmView, tenantsView } from './views/tenants.view.js';
 import { DAY_MS, isoDay } from '../common/days.js';
+import { sendPage } from '../common/html.js';
 
 /** The report's days: the given ones (checked calendar dates), else the last 30; at most 366. */
 function parseRange(from?: Date, to?: Date) {
@@ -31,9 +32,6 @@ function parseRange(from?: Date, to?: Date) {
   if (start > end || (end.getTime() - start.getTime()) / DAY_MS > 365) start = new Date(end.getTime() - 29 * DAY_MS);
   return { start, end };
 }
-
-/** A console page: HTML, never cached. */
-const sendPage = (reply: FastifyReply, page: string) => void reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
 
 /**
  * The admin and finance console: server-rendered pages behind SAML sign-in. StaffGuard (through

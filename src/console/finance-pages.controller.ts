@@ -6,7 +6,8 @@ import type { StaffUser } from '../auth/staff/staff-session.js';
 import { CurrentStaff, Staff } from '../auth/staff/staff.decorator.js';
 import { StaffPages } from '../auth/staff/staff.guard.js';
 import { ApiError } from '../common/api-error.js';
-import { calendarDate, text } from '../common/text.js';
+import { text } from '../common/text.js';
+import { reportRangeQuery } from './console-forms.js';
 import { describeIssues, validQuery } from '../common/zod-validation.pipe.js';
 import { BillingReports } from '../reports/billing.service.js';
 import { billingCsv, usageCsv } from '../reports/csv.js';
@@ -19,12 +20,12 @@ import { billingView } from './views/billing.view.js';
 import { forecastView } from './views/forecast.view.js';
 import { usageView } from './views/usage.view.js';
 import { DAY_MS, isoDay } from '../common/days.js';
+import { sendPage } from '../common/html.js';
 
 /** A form's empty field is "not given". */
 const emptyAsUnset = <T extends z.ZodType>(schema: T) => z.union([schema, z.literal('').transform(() => undefined)]).optional();
 
-const rangeQuery = z.strictObject({ from: emptyAsUnset(calendarDate('from')), to: emptyAsUnset(calendarDate('to')) });
-const usagePageQuery = rangeQuery.extend({
+const usagePageQuery = reportRangeQuery.extend({
   tenant: emptyAsUnset(text({ max: 63, trim: true }).regex(/^[a-z0-9-]{1,63}$/, 'tenant is a tenant slug: lowercase letters, digits and -')),
 });
 
@@ -72,8 +73,6 @@ function parseRange(from?: Date, to?: Date) {
   return { start, end };
 }
 
-/** A console page: HTML, never cached. */
-const sendPage = (reply: FastifyReply, page: string) => void reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
 const sendCsv = (reply: FastifyReply, filename: string, csv: string) =>
   void reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(csv);
 
@@ -94,14 +93,18 @@ export class FinancePagesController {
 
   @Get('billing')
   @Staff('finance', 'admin')
-  async billingPage(@CurrentStaff() staff: StaffUser, @Res() reply: FastifyReply, @Query(validQuery(rangeQuery)) query: z.output<typeof rangeQuery>) {
+  async billingPage(
+    @CurrentStaff() staff: StaffUser,
+    @Res() reply: FastifyReply,
+    @Query(validQuery(reportRangeQuery)) query: z.output<typeof reportRangeQuery>,
+  ) {
     const { start, end } = parseRange(query.from, query.to);
     sendPage(reply, billingView({ staff, csrfToken: reply.generateCsrf(), report: await this.billing.build(start, end) }));
   }
 
   @Get('billing.csv')
   @Staff('finance', 'admin')
-  async billingCsv(@Res() reply: FastifyReply, @Query(validQuery(rangeQuery)) query: z.output<typeof rangeQuery>) {
+  async billingCsv(@Res() reply: FastifyReply, @Query(validQuery(reportRangeQuery)) query: z.output<typeof reportRangeQuery>) {
     const { start, end } = parseRange(query.from, query.to);
     const report = await this.billing.build(start, end);
     sendCsv(reply, `billing-${report.from}-to-${report.to}.csv`, billingCsv(report));

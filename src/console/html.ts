@@ -1,7 +1,7 @@
 import { html, SafeHtml, STYLE } from '../common/html.js';
 import type { StaffUser } from '../auth/staff/staff-session.js';
 
-export { html, SafeHtml, simplePage } from '../common/html.js';
+export { html, SafeHtml, sendPage, simplePage } from '../common/html.js';
 
 export interface Page {
   title: string;

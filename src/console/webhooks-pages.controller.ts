@@ -7,6 +7,7 @@ import { StaffPages } from '../auth/staff/staff.guard.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { ConsoleExceptionsFilter } from './console-exceptions.filter.js';
 import { webhooksView } from './views/webhooks.view.js';
+import { sendPage } from '../common/html.js';
 
 /** The console's webhooks page (admins): webhooks, their latest deliveries and dead letters, read-only. */
 @ApiExcludeController()
@@ -20,9 +21,6 @@ export class WebhooksPagesController {
   @Staff('admin')
   async webhooksPage(@CurrentStaff() staff: StaffUser, @Res() reply: FastifyReply) {
     const overview = await this.webhooks.overview();
-    void reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(webhooksView({ staff, csrfToken: reply.generateCsrf(), overview }));
+    sendPage(reply, webhooksView({ staff, csrfToken: reply.generateCsrf(), overview }));
   }
 }

@@ -5,10 +5,9 @@ import { Public } from '../auth/roles.decorator.js';
 import { DemoIdentityProvider, DemoIdpRefusal } from './demo-idp.js';
 import { demoRefusalView, demoSignInView } from './demo-idp.view.js';
 import { DEMO_STAFF } from './demo-staff.js';
+import { sendPage } from '../common/html.js';
 
 const MAX_QUERY_VALUE = 8_000;
-const sendPage = (reply: FastifyReply, status: number, page: string) =>
-  void reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
 
 /**
  * The demo identity provider's endpoints (demo mode only: DemoModule mounts this controller only when
@@ -30,20 +29,20 @@ export class DemoIdpController {
   @Public()
   sso(@Query('SAMLRequest') samlRequest: unknown, @Query('RelayState') relayState: unknown, @Res() reply: FastifyReply) {
     if (typeof samlRequest !== 'string' || !samlRequest || samlRequest.length > MAX_QUERY_VALUE) {
-      return sendPage(reply, 400, demoRefusalView('Sign-in starts at the console, which sends this page a SAML request'));
+      return sendPage(reply, demoRefusalView('Sign-in starts at the console, which sends this page a SAML request'), 400);
     }
     if (relayState !== undefined && (typeof relayState !== 'string' || relayState.length > MAX_QUERY_VALUE)) {
-      return sendPage(reply, 400, demoRefusalView('The RelayState is not one embedgate sends'));
+      return sendPage(reply, demoRefusalView('The RelayState is not one embedgate sends'), 400);
     }
     let request: { id: string };
     try {
       request = this.idp.readAuthnRequest(samlRequest);
     } catch (error) {
-      if (error instanceof DemoIdpRefusal) return sendPage(reply, 400, demoRefusalView(`The SAML request was not answered: ${error.message}`));
+      if (error instanceof DemoIdpRefusal) return sendPage(reply, demoRefusalView(`The SAML request was not answered: ${error.message}`), 400);
       throw error;
     }
     const now = new Date();
     const choices = DEMO_STAFF.map((person) => ({ person, samlResponse: this.idp.signedResponse(request.id, person, now) }));
-    sendPage(reply, 200, demoSignInView(this.idp.acsUrl, relayState, choices));
+    sendPage(reply, demoSignInView(this.idp.acsUrl, relayState, choices));
   }
 }
