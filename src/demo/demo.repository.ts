@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import { clientOf, type Tx } from '../database/transactions.js';
 import type { NewSeatEvent } from '../seats/seat.js';
+import type { UsageCounts } from '../usage/usage.js';
 
 /** The audit entry written when the demo data are complete: its presence means "seeded". */
 export const DEMO_SEEDED_EVENT = 'demo.seeded';
@@ -9,16 +10,8 @@ export const DEMO_SEEDED_EVENT = 'demo.seeded';
 /** A seat event of the demo's history (the ledger's own shape), with the time it happened (in the past). */
 export type HistoricSeatEvent = NewSeatEvent & { at: Date };
 
-/** One past day of a tenant's embeds of a resource, by mode (usage_daily). */
-export interface HistoricUsageCount {
-  /** YYYY-MM-DD (UTC), before today. */
-  day: string;
-  tenantId: string;
-  resourceKey: string;
-  guest: number;
-  sso: number;
-  denied: number;
-}
+/** One past day (before today) of a tenant's embeds of a resource, by mode (usage_daily). */
+export type HistoricUsageCount = UsageCounts;
 
 /** One viewer of a tenant's resource on a past day (usage_viewers). */
 export interface HistoricUsageViewer {

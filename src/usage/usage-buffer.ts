@@ -1,12 +1,6 @@
-import type { UsageEntry, UsageMode } from './usage.js';
+import type { UsageCounts, UsageEntry, UsageMode } from './usage.js';
 
-interface Entry {
-  day: string;
-  tenantId: string;
-  resourceKey: string;
-  guest: number;
-  sso: number;
-  denied: number;
+interface Entry extends UsageCounts {
   viewers: Set<string>;
 }
 

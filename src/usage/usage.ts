@@ -1,8 +1,8 @@
 /** What the policy decided for one embed request, as the usage roll-up counts it. */
 export type UsageMode = 'guest' | 'sso' | 'deny';
 
-/** The embeds of one UTC day, tenant and resource, by mode, and their distinct viewers. */
-export interface UsageEntry {
+/** The embeds of one UTC day, tenant and resource, by mode: a usage_daily row. */
+export interface UsageCounts {
   /** YYYY-MM-DD (UTC). */
   day: string;
   tenantId: string;
@@ -11,6 +11,10 @@ export interface UsageEntry {
   guest: number;
   sso: number;
   denied: number;
+}
+
+/** The embeds of one UTC day, tenant and resource, by mode, and their distinct viewers. */
+export interface UsageEntry extends UsageCounts {
   /** The distinct user ids that got a guest or SSO embed (a denial adds none). */
   users: string[];
 }
