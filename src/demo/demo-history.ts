@@ -80,7 +80,7 @@ export interface DemoHistoryInput {
 }
 
 /** Why the history's last seats are released at its end: the live ledger takes them over today. */
-export const HANDOVER_REASON = 'demo-handover';
+const HANDOVER_REASON = 'demo-handover';
 
 const FIRST_NAMES = ['Amara', 'Bruno', 'Chen', 'Dalia', 'Emil', 'Farah', 'Goran', 'Hiro', 'Ines', 'Jonas', 'Kiri', 'Lucia', 'Mateo', 'Noor', 'Oskar'];
 const LAST_NAMES = ['Alvarez', 'Brandt', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'Gupta', 'Haddad', 'Ivanova', 'Jensen', 'Kowalski', 'Lindqvist'];
@@ -98,7 +98,7 @@ function seededRandom(seed: number): () => number {
 }
 
 /** The n-th user of a tenant (stable: the same n is the same person). */
-export function demoUser(tenant: { slug: string; emailDomain: string }, n: number): DemoUser {
+function demoUser(tenant: { slug: string; emailDomain: string }, n: number): DemoUser {
   const firstName = FIRST_NAMES[n % FIRST_NAMES.length];
   const lastName = LAST_NAMES[Math.floor(n / FIRST_NAMES.length) % LAST_NAMES.length];
   return {

@@ -21,7 +21,7 @@ const MAX_ENTRIES = 1_000;
 const discoveryDocument = z.object({ issuer: z.string(), jwks_uri: z.string().max(2_000) });
 
 /** The discovery document's URL: `/.well-known/openid-configuration` after the issuer's path (OIDC Discovery 1.0, 4). */
-export const discoveryUrlOf = (issuer: string) => `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+const discoveryUrlOf = (issuer: string) => `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
   map.delete(key);

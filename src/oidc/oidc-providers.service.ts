@@ -17,7 +17,7 @@ export interface OidcProviderView extends OidcProviderSettings {
   updatedAt: string;
 }
 
-export const oidcProviderView = (provider: OidcProvider): OidcProviderView => ({
+const oidcProviderView = (provider: OidcProvider): OidcProviderView => ({
   appId: provider.appId,
   ...settingsOf(provider),
   createdAt: provider.createdAt.toISOString(),

@@ -9,7 +9,7 @@ import type { OidcProvider } from './oidc-provider.js';
 import { OidcProvidersService } from './oidc-providers.service.js';
 
 /** Far above any identity provider's token; a longer header is refused before any work. */
-export const MAX_TOKEN_LENGTH = 16_384;
+const MAX_TOKEN_LENGTH = 16_384;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 const invalidToken = (message: string) => new ApiError(401, 'invalid_token', message);

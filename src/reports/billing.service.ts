@@ -8,7 +8,7 @@ import { SeatUsageRepository } from './seat-usage.repository.js';
 import { DAY_MS, isoDay, round2 } from '../common/days.js';
 
 /** The rule, as the report states it. */
-export const BILLING_RULE =
+const BILLING_RULE =
   "billable(D) = the most seats held at any instant of [end of D - 36 h, end of D) (UTC: noon of the day before to the end of D), Metabase's daily count; attributed to tenants by their seats in the state that reached it";
 
 export interface BillingDay {

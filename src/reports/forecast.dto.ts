@@ -4,7 +4,7 @@ import { patternText } from '../common/text.js';
 const slug = patternText(63, /^[a-z0-9-]{1,63}$/, 'a slug is 1-63 characters: lowercase letters, digits and -');
 
 /** One tenant's change to try: its tier, cap or what its users get when seats run out. */
-export const forecastChangeSchema = z.strictObject({
+const forecastChangeSchema = z.strictObject({
   tenant: slug,
   tier: z.enum(['view', 'drill'], { error: 'tier is view or drill' }).optional(),
   seatCap: z.number().int('seatCap must be a whole number').min(0).max(10_000_000).nullable().optional(),

@@ -9,7 +9,7 @@ import { ForecastRepository } from './forecast.repository.js';
 import { DAY_MS, isoDay, round2 } from '../common/days.js';
 
 /** A month, for the forecast's cost: Metabase prorates per day. */
-export const DAYS_PER_MONTH = 30;
+const DAYS_PER_MONTH = 30;
 
 export interface ForecastReport {
   /** The usage the viewers are counted over: the last windowDays UTC days, today included. */

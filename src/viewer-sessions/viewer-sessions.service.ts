@@ -18,7 +18,7 @@ import { sha256 } from '../common/hash.js';
 export const viewerCookieName = (origin: string) => `__Host-embedgate_viewer_${createHash('sha256').update(origin, 'utf8').digest('hex').slice(0, 16)}`;
 export const VIEWER_COOKIE_PREFIX = '__Host-embedgate_viewer_';
 /** Exchange URLs live this long and work once. */
-export const EXCHANGE_TTL_SECONDS = 60;
+const EXCHANGE_TTL_SECONDS = 60;
 const RANDOM_PART = /^[A-Za-z0-9_-]{43}$/;
 /** How stale last_seen_at may get before a provider call records activity (the repository's touch uses the same minute). */
 const TOUCH_EVERY_MS = 60_000;

@@ -13,9 +13,4 @@ export class AlertThresholdRepository {
            gone AS (DELETE FROM alert_thresholds a WHERE a.percent <> ALL (${percents}::int[]))
       INSERT INTO alert_thresholds (percent) SELECT percent FROM wanted ON CONFLICT (percent) DO NOTHING`;
   }
-
-  async list(): Promise<number[]> {
-    const rows = await this.prisma.alertThreshold.findMany({ orderBy: { percent: 'asc' } });
-    return rows.map((row) => row.percent);
-  }
 }

@@ -21,9 +21,4 @@ export class AlertThresholds implements OnModuleInit {
     await this.thresholds.replaceAll(percents);
     this.logger.log(`alert thresholds: ${percents.join(', ')} % of the seat budget and of each tenant's seat cap`);
   }
-
-  /** The thresholds in force, lowest first. */
-  list(): Promise<number[]> {
-    return this.thresholds.list();
-  }
 }

@@ -4,7 +4,7 @@ import { text } from '../common/text.js';
 import { DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES } from './webhook.js';
 
 /** The longest webhook URL taken. */
-export const MAX_WEBHOOK_URL_LENGTH = 2_000;
+const MAX_WEBHOOK_URL_LENGTH = 2_000;
 
 /** An absolute http(s) URL; which hosts it may name is the service's check (it depends on the configuration). */
 const url = text({ max: MAX_WEBHOOK_URL_LENGTH, min: 1, trim: true }).check((ctx) => {

@@ -41,7 +41,7 @@ export interface DeliveryView {
   updatedAt: string;
 }
 
-export const webhookView = (webhook: Webhook, now = new Date()): WebhookView => ({
+const webhookView = (webhook: Webhook, now = new Date()): WebhookView => ({
   id: webhook.id,
   url: webhook.url,
   description: webhook.description,
@@ -52,7 +52,7 @@ export const webhookView = (webhook: Webhook, now = new Date()): WebhookView => 
   updatedAt: webhook.updatedAt.toISOString(),
 });
 
-export const deliveryView = (delivery: Delivery): DeliveryView => ({
+const deliveryView = (delivery: Delivery): DeliveryView => ({
   id: delivery.id.toString(),
   webhookId: delivery.webhookId,
   eventId: delivery.eventId,

@@ -3,7 +3,7 @@ import type { UsageReport } from '../../usage/usage.service.js';
 import { html, layout } from '../html.js';
 
 /** The page shows at most this many day rows; the CSV has them all. */
-export const USAGE_PAGE_ROWS = 500;
+const USAGE_PAGE_ROWS = 500;
 
 /** Embed usage: totals, by tenant (distinct viewers over the range), the day rows, and the CSV. */
 export function usageView({ staff, csrfToken, report }: { staff: StaffUser; csrfToken: string; report: UsageReport }): string {
