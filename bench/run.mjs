@@ -384,6 +384,14 @@ async function main() {
   // Steady rates: the mix an installation sees (80 % guest, 19 % returning SSO, 1 % new SSO), and new
   // SSO seats alone. Each new user is new to the whole run.
   let nextNew = 0;
+  const newSeatRequest = () => {
+    const i = nextNew++;
+    return {
+      path: '/v1/embeds',
+      kind: 'new SSO',
+      body: { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`steady-${i}`), resource: resource(), options: { launch: 'direct' } },
+    };
+  };
   const mixRequest = () => {
     const roll = Math.random();
     if (roll < 0.8)
@@ -400,20 +408,7 @@ async function main() {
         body: { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`ret-${i}`), resource: resource(), options: { launch: 'direct' } },
       };
     }
-    const i = nextNew++;
-    return {
-      path: '/v1/embeds',
-      kind: 'new SSO',
-      body: { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`steady-${i}`), resource: resource(), options: { launch: 'direct' } },
-    };
-  };
-  const newSeatRequest = () => {
-    const i = nextNew++;
-    return {
-      path: '/v1/embeds',
-      kind: 'new SSO',
-      body: { tenant: drillSlugs[i % DRILL_TENANTS], user: user(`steady-${i}`), resource: resource(), options: { launch: 'direct' } },
-    };
+    return newSeatRequest();
   };
   results.push(await steady('steady: mix at 500/s', base, 500, mixRequest, headers));
   results.push(await steady('steady: mix at 1000/s', base, 1000, mixRequest, headers));
