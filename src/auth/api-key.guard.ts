@@ -6,6 +6,7 @@ import { RateLimits } from '../rate-limits/rate-limits.service.js';
 import { ApiKeysService } from './api-keys.service.js';
 import type { Role } from './principal.js';
 import { PUBLIC_KEY, ROLES_KEY, VIEWER_KEY } from './roles.decorator.js';
+import { bearerCredential } from './bearer.js';
 
 /** Authenticates `Authorization: Bearer <key>` (never a key in the URL) and checks the route's roles. */
 @Injectable()
@@ -27,13 +28,13 @@ export class ApiKeyGuard implements CanActivate {
     // An address that keeps presenting bad keys is slowed down before any lookup.
     this.limits.checkAuthFailures(request.ip);
     const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
-    const principal = match ? await this.keys.authenticate(match[1]) : null;
+    const credential = bearerCredential(header);
+    const principal = credential ? await this.keys.authenticate(credential) : null;
     if (!principal) {
       const tooMany = await this.limits.recordAuthFailure(request.ip);
       if (tooMany) throw tooMany;
       void reply.header('www-authenticate', 'Bearer');
-      throw new ApiError(401, 'unauthorized', match ? 'the API key is unknown, expired or revoked' : 'send an API key as Authorization: Bearer <key>');
+      throw new ApiError(401, 'unauthorized', credential ? 'the API key is unknown, expired or revoked' : 'send an API key as Authorization: Bearer <key>');
     }
     request.principal = principal;
     if (!roles || !roles.includes(principal.role)) {

@@ -9,6 +9,7 @@ import { RateLimits } from '../rate-limits/rate-limits.service.js';
 import { claimedPageOrigin } from '../viewer-sessions/page-origin.js';
 import { VIEWER_COOKIE_PREFIX, viewerCookieName, ViewerSessionsService } from '../viewer-sessions/viewer-sessions.service.js';
 import { refuseForeignOrigin } from './browser-origin.js';
+import { bearerCredential } from '../auth/bearer.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,9 +59,9 @@ export class ViewerGuard implements CanActivate {
   private async authenticate(request: FastifyRequest): Promise<Viewer> {
     const header = request.headers.authorization;
     if (header !== undefined) {
-      const match = /^Bearer ([^\s]+)$/i.exec(header.trim());
-      if (!match) throw new ApiError(401, 'invalid_token', 'send the OIDC token as Authorization: Bearer <token>');
-      return this.oidc.verify(match[1]);
+      const token = bearerCredential(header);
+      if (!token) throw new ApiError(401, 'invalid_token', 'send the OIDC token as Authorization: Bearer <token>');
+      return this.oidc.verify(token);
     }
     // A browser names its page (Origin); a same-origin GET does not, and then the page is embedgate's own.
     const browser = request.headers['sec-fetch-site'] !== undefined;
