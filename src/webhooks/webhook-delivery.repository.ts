@@ -79,13 +79,6 @@ export class WebhookDeliveryRepository {
     return model ? toDelivery(model) : null;
   }
 
-  /** How many deliveries are in each status, of one webhook or of all. */
-  async counts(webhookId?: string): Promise<DeliveryCounts> {
-    const rows = await this.prisma.webhookDelivery.groupBy({ by: ['status'], _count: true, where: { webhookId } });
-    const of = (status: DeliveryStatus) => rows.find((row) => row.status === status)?._count ?? 0;
-    return { pending: of('pending'), delivered: of('delivered'), failed: of('failed') };
-  }
-
   /** Counts by webhook, for a list of webhooks. */
   async countsByWebhook(webhookIds: string[]): Promise<Map<string, DeliveryCounts>> {
     const rows = await this.prisma.webhookDelivery.groupBy({ by: ['webhookId', 'status'], _count: true, where: { webhookId: { in: webhookIds } } });

@@ -55,15 +55,15 @@ export class WebhookRepository {
 
   /**
    * Replaces the secret in one statement; the one it replaces keeps signing until `previousExpiresAt`
-   * (null: it stops at once). Null when there is no such webhook.
+   * (null: it stops at once). False when there is no such webhook.
    */
-  async rotateSecret(id: string, secret: string, previousExpiresAt: Date | null, tx?: Tx): Promise<Webhook | null> {
+  async rotateSecret(id: string, secret: string, previousExpiresAt: Date | null, tx?: Tx): Promise<boolean> {
     const db = clientOf(this.prisma, tx);
     const count = await db.$executeRaw`
       UPDATE webhooks SET previous_secret = CASE WHEN ${previousExpiresAt}::timestamptz IS NULL THEN NULL ELSE secret END,
                           previous_secret_expires_at = ${previousExpiresAt}::timestamptz, secret = ${secret}, updated_at = now()
        WHERE id = ${id}::uuid`;
-    return count === 1 ? this.findById(id, tx) : null;
+    return count === 1;
   }
 
   /** Deletes the webhook; whether there was one. */

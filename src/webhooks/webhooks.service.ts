@@ -121,7 +121,7 @@ export class WebhooksService {
 
   async get(id: string): Promise<WebhookView & { deliveries: DeliveryCounts }> {
     const webhook = await this.find(id);
-    return { ...webhookView(webhook), deliveries: await this.deliveries.counts(webhook.id) };
+    return { ...webhookView(webhook), deliveries: (await this.deliveries.countsByWebhook([webhook.id])).get(webhook.id)! };
   }
 
   async update(id: string, patch: UpdateWebhookInput, actor: string): Promise<WebhookView> {
