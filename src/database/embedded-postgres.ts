@@ -1,8 +1,9 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { pidFileHolder } from '../common/pid-file.js';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -29,16 +30,6 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /**
  * Takes the lock file for this process: PGlite is one Postgres backend with no lock of its own, and
  * two processes writing one data directory would corrupt it. A lock left by a process that is gone is
@@ -54,8 +45,8 @@ function lockDataDir(lockFile: string): () => void {
       return () => rmSync(lockFile, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lockFile, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
+      const holder = pidFileHolder(lockFile);
+      if (holder !== null) {
         throw new Error(`the demo database is in use by another embedgate (pid ${holder}): stop it, or set EMBEDGATE_DEMO_DIR to another directory`, {
           cause: error,
         });

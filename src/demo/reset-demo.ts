@@ -1,25 +1,17 @@
 // `npm run demo:reset`: forgets the demo's data (its embedded database) so the next `npm start` seeds
 // afresh. The generated secrets and the demo IdP's key stay (a local Metabase may use the secrets):
 // `rm -rf .embedgate` forgets them too.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processEnv } from '../config/config.js';
 import { demoDirOf, demoPaths } from '../config/demo-defaults.js';
-
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+import { pidFileHolder } from '../common/pid-file.js';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const paths = demoPaths(demoDirOf(processEnv(), join(projectRoot, '.embedgate')));
-const holder = existsSync(paths.databaseLock) ? Number(readFileSync(paths.databaseLock, 'utf8').trim()) : 0;
-if (holder > 0 && isRunning(holder)) {
+const holder = pidFileHolder(paths.databaseLock);
+if (holder !== null) {
   process.stderr.write(`the demo is running (pid ${holder}) on ${paths.database}: stop it first\n`);
   process.exit(1);
 }
