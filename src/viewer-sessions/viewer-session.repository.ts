@@ -84,11 +84,11 @@ export class ViewerSessionRepository {
     return row ? fromRow(row) : null;
   }
 
-  /** Records activity (for the idle timeout), at most once a minute per session. */
-  async touch(id: string): Promise<void> {
+  /** Records activity (for the idle timeout), unless it was recorded less than `everyMs` ago (a sibling call did). */
+  async touch(id: string, everyMs: number): Promise<void> {
     await this.prisma.sql(
-      `UPDATE viewer_sessions SET last_seen_at = now() WHERE id = $1::uuid AND (last_seen_at IS NULL OR last_seen_at < now() - interval '60 seconds')`,
-      [id],
+      `UPDATE viewer_sessions SET last_seen_at = now() WHERE id = $1::uuid AND (last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => $2::float8 / 1000))`,
+      [id, everyMs],
       'viewer-session-touch',
     );
   }

@@ -20,7 +20,7 @@ export const VIEWER_COOKIE_PREFIX = '__Host-embedgate_viewer_';
 /** Exchange URLs live this long and work once. */
 const EXCHANGE_TTL_SECONDS = 60;
 const RANDOM_PART = /^[A-Za-z0-9_-]{43}$/;
-/** How stale last_seen_at may get before a provider call records activity (the repository's touch uses the same minute). */
+/** How stale last_seen_at may get before a provider call records activity (the repository's touch is given it too). */
 const TOUCH_EVERY_MS = 60_000;
 
 const invalidSession = (message: string) => new ApiError(401, 'viewer_session_invalid', message);
@@ -124,7 +124,7 @@ export class ViewerSessionsService {
       throw invalidSession('the viewer session has ended (tenant-suspended)');
     }
     // The idle clock needs minute precision: most calls skip the write (the row just read says when).
-    if (now - lastSeen >= TOUCH_EVERY_MS) await this.sessions.touch(session.id);
+    if (now - lastSeen >= TOUCH_EVERY_MS) await this.sessions.touch(session.id, TOUCH_EVERY_MS);
     return {
       appId: session.appId,
       tenant: session.tenantSlug,

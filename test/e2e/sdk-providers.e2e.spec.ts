@@ -296,6 +296,22 @@ describe('how a viewer session ends', () => {
     expect((await b.api.get('/v1/sdk/sso')).status).toBe(401);
   });
 
+  it('records activity on a provider call once the last record is a minute old, not on every call', async () => {
+    const active = await apps.portal.viewer('acme', user('active', 'acme'), HOST);
+    const lastSeen = async () =>
+      (
+        await service.db.query<{ age: number }>(`SELECT extract(epoch FROM now() - last_seen_at)::float8 AS age FROM viewer_sessions WHERE id = $1`, [
+          active.sessionId,
+        ])
+      )[0].age;
+    await service.db.query(`UPDATE viewer_sessions SET last_seen_at = now() - interval '2 minutes' WHERE id = $1`, [active.sessionId]);
+    expect((await active.api.get('/v1/sdk/sso')).status).toBe(200);
+    expect(await lastSeen()).toBeLessThan(5);
+    await service.db.query(`UPDATE viewer_sessions SET last_seen_at = now() - interval '30 seconds' WHERE id = $1`, [active.sessionId]);
+    expect((await active.api.get('/v1/sdk/sso')).status).toBe(200);
+    expect(await lastSeen()).toBeGreaterThanOrEqual(29);
+  });
+
   it('idle past VIEWER_SESSION_IDLE_MINUTES, or past its absolute end', async () => {
     const idle = await apps.portal.viewer('acme', user('idle', 'acme'), HOST);
     await service.db.query(`UPDATE viewer_sessions SET last_seen_at = now() - interval '31 minutes' WHERE id = $1`, [idle.sessionId]);
