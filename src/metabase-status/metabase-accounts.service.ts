@@ -4,7 +4,7 @@ import { ApiError } from '../common/api-error.js';
 import { CONFIG, type Config } from '../config/config.js';
 import { groupNamed, implicitGroup } from '../metabase/admin/isolation-proof.js';
 import { MetabaseAdminClient, MetabaseAdminError, type MetabaseAccount, type PermissionsGroup } from '../metabase/admin/metabase-admin.client.js';
-import { MetabaseApiClient, type MetabaseUser } from '../metabase/metabase-api.client.js';
+import type { MetabaseUser } from '../metabase/metabase-api.client.js';
 import { MetabaseSafety } from './metabase-safety.service.js';
 import { MetabaseStatusService } from './metabase-status.service.js';
 
@@ -42,7 +42,6 @@ const sameAttributes = (a: Record<string, string> | null | undefined, b: Record<
 @Injectable()
 export class MetabaseAccounts {
   private readonly admin?: MetabaseAdminClient;
-  private readonly users?: MetabaseApiClient;
   /** Emails whose account was found active and in step, until when. */
   private readonly ensured = new Map<string, number>();
   /** One reconciliation per email at a time on this instance: concurrent first embeds share it. */
@@ -57,7 +56,6 @@ export class MetabaseAccounts {
     const api = config.metabase.api;
     if (api && config.metabase.userProvisioning === 'embedgate') {
       this.admin = new MetabaseAdminClient(api);
-      this.users = new MetabaseApiClient(api);
     }
   }
 
@@ -117,12 +115,10 @@ export class MetabaseAccounts {
     return this.reconcile(spec, actor, true);
   }
 
-  /** Every account with this email, active or not; tenant users included where Metabase's tenants are on. */
+  /** Every account with this email, active or not, asked now (MetabaseSafety's lookup). */
   private async lookUp(email: string): Promise<MetabaseUser[]> {
-    const check = this.status.lastCheck();
-    const tenancy = check?.tenantsOn || this.config.metabaseTenants ? ('all' as const) : undefined;
     try {
-      return await this.users!.usersByEmail(email, { tenancy, signal: AbortSignal.timeout(this.config.metabase.api!.timeoutMs) });
+      return await this.safety.usersByEmail(email);
     } catch (error) {
       throw unavailable(`Metabase could not be asked for the account (${(error as Error).message})`);
     }

@@ -97,12 +97,20 @@ export class MetabaseSafety {
     return problem;
   }
 
+  /**
+   * Every Metabase account with this email, active or not, asked now (needs the API key); tenant users
+   * included where Metabase's tenants are on. Rejects when Metabase does not answer in time.
+   */
+  usersByEmail(email: string): Promise<MetabaseUser[]> {
+    const check = this.status.lastCheck();
+    const tenancy = check?.tenantsOn || this.config.metabaseTenants ? ('all' as const) : undefined;
+    return this.users!.usersByEmail(email, { tenancy, signal: AbortSignal.timeout(this.config.metabase.api!.timeoutMs) });
+  }
+
   private async lookUp(email: string, tenant: TenantRef): Promise<string | null> {
     const key = `${tenant.slug}\u0000${email.toLowerCase()}`;
     try {
-      const check = this.status.lastCheck();
-      const tenancy = check?.tenantsOn || this.config.metabaseTenants ? ('all' as const) : undefined;
-      const users = await this.users!.usersByEmail(email, { tenancy, signal: AbortSignal.timeout(this.config.metabase.api!.timeoutMs) });
+      const users = await this.usersByEmail(email);
       if (users.length === 0) return null; // a new user: embedgate or the JWT login creates it with embedgate's groups
       for (const user of users) {
         const problem = await this.problemOf(user, tenant);
