@@ -32,9 +32,9 @@ export class Caches implements OnModuleInit, OnModuleDestroy {
   }
 
   /** A cache of rows of one kind, named for the metrics. */
-  create<K, V>(name: string): EpochCache<K, V> {
+  create<K, V>(name: string, options: { maxEntries?: number } = {}): EpochCache<K, V> {
     const loads = this.metrics.cacheLoads.labels({ cache: name });
-    return new EpochCache<K, V>({ epoch: () => this.current(), onLoad: () => loads.inc() });
+    return new EpochCache<K, V>({ epoch: () => this.current(), onLoad: () => loads.inc(), maxEntries: options.maxEntries });
   }
 
   /** The current epoch, or null when it was not read within CACHE_TTL_MS (with 0, always null: no caching). */

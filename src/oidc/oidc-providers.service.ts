@@ -1,9 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { Caches } from '../cache/caches.service.js';
-import { EpochCache } from '../cache/epoch-cache.js';
+import type { EpochCache } from '../cache/epoch-cache.js';
 import { ApiError } from '../common/api-error.js';
-import { CONFIG, type Config } from '../config/config.js';
 import { isUniqueViolation } from '../database/database-errors.js';
 import { Transactions } from '../database/transactions.js';
 import type { OidcProviderInput } from './oidc-provider.dto.js';
@@ -51,19 +50,10 @@ export class OidcProvidersService {
     private readonly transactions: Transactions,
     private readonly audit: AuditService,
     caches: Caches,
-    @Inject(CONFIG) config: Pick<Config, 'cacheTtlMs'>,
   ) {
-    const ttlMs = config.cacheTtlMs;
-    // No trigger moves the cache epoch on app_oidc_providers: an entry is also dropped when the current
-    // CACHE_TTL_MS window ends, which bounds how long another instance's change goes unseen, as for the
-    // other caches. This instance's own writes invalidate at once.
-    this.byIssuer = new EpochCache({
-      epoch: () => {
-        const epoch = caches.current();
-        return epoch === null || ttlMs <= 0 ? null : `${epoch}:${Math.floor(Date.now() / ttlMs)}`;
-      },
-      maxEntries: 1_000,
-    });
+    // A trigger moves the cache epoch on every write to app_oidc_providers, as for the other cached
+    // tables. The issuer comes from the token (unverified yet): at most 1,000 of them are kept.
+    this.byIssuer = caches.create('oidc-providers', { maxEntries: 1_000 });
   }
 
   async get(appId: string): Promise<OidcProviderView> {

@@ -17,6 +17,7 @@ const HAND_WRITTEN = [
   /CREATE TRIGGER apps_cache_epoch [^\n]*\n/,
   /CREATE TRIGGER app_tenants_cache_epoch [^\n]*\n/,
   /CREATE TRIGGER api_keys_cache_epoch [^\n]*\n/,
+  /CREATE TRIGGER app_oidc_providers_cache_epoch [^\n]*\n/,
   /CREATE FUNCTION public\.viewer_sessions_end_on_suspension\(\)[\s\S]*?\$\$;\n/,
   /CREATE FUNCTION public\.viewer_sessions_end_on_seat_release\(\)[\s\S]*?\$\$;\n/,
   /CREATE TRIGGER tenants_end_viewer_sessions [^\n]*\n/,

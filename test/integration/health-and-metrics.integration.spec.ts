@@ -78,6 +78,18 @@ describe('the cache epoch', () => {
   });
 });
 
+describe('the cache epoch, for every cached table', () => {
+  it.each<string>(['tenants', 'resources', 'apps', 'app_tenants', 'api_keys', 'app_oidc_providers'])('a write to %s moves it', async (table) => {
+    const [{ epoch }] = await ctx.db.query<{ epoch: string }>('SELECT epoch::text FROM cache_epoch WHERE id = 1');
+    // An UPDATE that changes no row still fires the statement-level trigger: the table's trigger alone is tested.
+    await ctx.db.query(
+      `UPDATE ${table} SET ${{ tenants: 'slug = slug', app_tenants: 'app_id = app_id', app_oidc_providers: 'issuer = issuer' }[table] ?? 'id = id'} WHERE false`,
+    );
+    const [{ epoch: after }] = await ctx.db.query<{ epoch: string }>('SELECT epoch::text FROM cache_epoch WHERE id = 1');
+    expect(BigInt(after)).toBe(BigInt(epoch) + 1n);
+  });
+});
+
 describe('the gauges', () => {
   it('report seats held and caps by tenant, the license, and the connection pool', async () => {
     const slug = uniqueSlug('gauge');
